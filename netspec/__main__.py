@@ -1,0 +1,5 @@
+"""`python -m netspec ...` (and `torchrun -m netspec ...`) run the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,122 @@
+"""Diagnostics are data: what went wrong, where, and how to fix it.
+
+Rendering (compiler-style text with a caret, or JSON) lives here too but is kept
+separate from the data so every stage can collect problems without printing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A position in a source file; line and column count from 1."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: str  # "error" | "warning"
+    code: str  # stable identifier, e.g. "shape.collapsed"
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None  # layer path, e.g. "layers[3].branches[1][0]"
+    hint: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DiagnosticSink:
+    """Collects diagnostics for one source file, de-duplicating repeats.
+
+    A block used twice reports a problem in its definition once per distinct
+    message, not once per use.
+    """
+
+    file: str | None = None
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, severity: str, code: str, message: str, mark: Mark | None = None,
+            path: str | None = None, hint: str | None = None) -> None:
+        diag = Diagnostic(severity, code, message, self.file,
+                          mark.line if mark else None, mark.column if mark else None,
+                          path, hint)
+        if diag not in self.items:
+            self.items.append(diag)
+
+    def error(self, code: str, message: str, mark: Mark | None = None,
+              path: str | None = None, hint: str | None = None) -> None:
+        self.add("error", code, message, mark, path, hint)
+
+    def warning(self, code: str, message: str, mark: Mark | None = None,
+                path: str | None = None, hint: str | None = None) -> None:
+        self.add("warning", code, message, mark, path, hint)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.items)
+
+
+class SpecError(Exception):
+    """Raised by the Python API when a spec has errors; carries every diagnostic."""
+
+    def __init__(self, diagnostics: list[Diagnostic], source_text: str | None = None):
+        self.diagnostics = list(diagnostics)
+        self.source_text = source_text
+        errors = [d for d in self.diagnostics if d.is_error]
+        first = errors[0] if errors else (self.diagnostics[0] if self.diagnostics else None)
+        summary = _headline(first) if first else "invalid spec"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(summary + more)
+
+    def render(self) -> str:
+        return render_text(self.diagnostics, self.source_text)
+
+
+def _headline(diag: Diagnostic) -> str:
+    where = diag.file or "<spec>"
+    if diag.line is not None:
+        where += f":{diag.line}:{diag.column}"
+    return f"{where}: {diag.severity}: {diag.message}"
+
+
+def render_text(diagnostics: list[Diagnostic], source_text: str | None = None) -> str:
+    """Compiler-style rendering: headline, the offending line, a caret, the hint."""
+    lines = source_text.splitlines() if source_text else []
+    out: list[str] = []
+    for diag in diagnostics:
+        out.append(_headline(diag))
+        if diag.path:
+            out.append(f"  in {diag.path}")
+        if diag.line is not None and 0 < diag.line <= len(lines):
+            text = lines[diag.line - 1].replace("\t", " ")
+            gutter = f"{diag.line:>5} | "
+            out.append(gutter + text)
+            out.append(" " * (len(gutter) + max(diag.column - 1, 0)) + "^")
+        if diag.hint:
+            out.append(f"  hint: {diag.hint}")
+    return "\n".join(out)
+
+
+def render_json(diagnostics: list[Diagnostic]) -> str:
+    return json.dumps([d.to_dict() for d in diagnostics], indent=2)
+
+
+def nearest(word: str, candidates) -> str | None:
+    """The closest candidate by edit distance, for 'did you mean' hints."""
+    import difflib
+
+    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None

@@ -1,0 +1,99 @@
+"""A small, safe arithmetic evaluator for spec parameters.
+
+`out_channels: 2 * width` or `in_features: num_classes * 4` are evaluated here,
+never by Python's eval: only numbers, names in scope, + - * / // % **, unary
+minus, parentheses and min/max are allowed, and powers and magnitudes are bounded
+so `9 ** 9 ** 9` cannot hang the checker.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from typing import Mapping
+
+MAX_MAGNITUDE = 10**15
+MAX_EXPONENT = 64
+
+
+class ExprError(ValueError):
+    """An expression that cannot be evaluated; the message says why."""
+
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Div: None,  # exact division stays an int, see _divide
+    ast.Pow: None,  # bounded, see _power
+}
+_FUNCTIONS = {"min": min, "max": max}
+
+
+def names_in(text: str) -> set[str] | None:
+    """The names an expression uses, or None when the text is not an expression."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return None
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - set(_FUNCTIONS)
+
+
+def is_bare_name(text: str) -> bool:
+    return text.strip().isidentifier()
+
+
+def evaluate(text: str, scope: Mapping[str, int | float]) -> int | float:
+    """Evaluate `text` with the given parameters; raise ExprError on anything unsafe."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError) as exc:
+        raise ExprError(f"'{text}' is not a valid expression") from exc
+    return _eval(tree.body, scope, text)
+
+
+def _eval(node: ast.AST, scope: Mapping, text: str):
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return _bounded(node.value)
+    if isinstance(node, ast.Name):
+        if node.id not in scope:
+            raise ExprError(f"unknown parameter '{node.id}' in '{text}'")
+        return scope[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _eval(node.operand, scope, text)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _eval(node.left, scope, text), _eval(node.right, scope, text)
+        if isinstance(node.op, ast.Div):
+            return _divide(left, right, text)
+        if isinstance(node.op, ast.Pow):
+            return _power(left, right, text)
+        if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and right == 0:
+            raise ExprError(f"division by zero in '{text}'")
+        return _bounded(_BINARY[type(node.op)](left, right))
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS
+            and node.args and not node.keywords):
+        return _FUNCTIONS[node.func.id](*(_eval(arg, scope, text) for arg in node.args))
+    raise ExprError(f"'{text}' uses something other than numbers, parameters, + - * / // % ** and min/max")
+
+
+def _divide(left, right, text):
+    if right == 0:
+        raise ExprError(f"division by zero in '{text}'")
+    if isinstance(left, int) and isinstance(right, int) and left % right == 0:
+        return left // right
+    return _bounded(left / right)
+
+
+def _power(base, exponent, text):
+    if abs(exponent) > MAX_EXPONENT:
+        raise ExprError(f"exponent {exponent} in '{text}' is larger than {MAX_EXPONENT}")
+    return _bounded(base**exponent)
+
+
+def _bounded(value):
+    if isinstance(value, complex) or abs(value) > MAX_MAGNITUDE:
+        raise ExprError(f"value {value!r} is out of range (at most {MAX_MAGNITUDE:.0e})")
+    return value

@@ -1,0 +1,99 @@
+"""Shape-preserving element-wise layers: relu, leaky_relu, tanh, sigmoid, gelu, silu,
+softmax, log_softmax, identity. Each has no parameters and no MACs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import StrictInt
+
+from .base import Cost, LayerKind, LayerSchema, Number, Notes
+
+
+class ReLU(LayerSchema):
+    kind: Literal["relu"] = "relu"
+
+
+class LeakyReLU(LayerSchema):
+    kind: Literal["leaky_relu"] = "leaky_relu"
+    negative_slope: Number = 0.01
+
+
+class Tanh(LayerSchema):
+    kind: Literal["tanh"] = "tanh"
+
+
+class Sigmoid(LayerSchema):
+    kind: Literal["sigmoid"] = "sigmoid"
+
+
+class GELU(LayerSchema):
+    kind: Literal["gelu"] = "gelu"
+    approximate: Literal["none", "tanh"] = "none"
+
+
+class SiLU(LayerSchema):
+    kind: Literal["silu"] = "silu"
+
+
+class Softmax(LayerSchema):
+    """dim counts the batch dimension, as in torch: 1 is channels/features."""
+
+    kind: Literal["softmax"] = "softmax"
+    dim: StrictInt = 1
+
+
+class LogSoftmax(LayerSchema):
+    """dim counts the batch dimension, as in torch: 1 is channels/features."""
+
+    kind: Literal["log_softmax"] = "log_softmax"
+    dim: StrictInt = 1
+
+
+class Identity(LayerSchema):
+    kind: Literal["identity"] = "identity"
+
+
+def _same_shape(layer, in_shapes, notes: Notes):
+    (in_shape,) = in_shapes
+    dim = getattr(layer, "dim", None)
+    if dim is not None and not -(len(in_shape) + 1) <= dim <= len(in_shape):
+        from .base import ShapeError, fmt_shape
+
+        raise ShapeError(f"dim: expected a dimension of the batched input (N, *{fmt_shape(in_shape)}); got {dim}",
+                         hint="dim 1 is the channel/feature dimension", field="dim")
+    return in_shape
+
+
+def _no_cost(layer, in_shapes, out_shape) -> Cost:
+    return Cost()
+
+
+def _torch_module(class_name: str, *fields: str):
+    """A builder that calls torch.nn.<class_name> with the layer's given fields."""
+
+    def build(layer, in_shapes, out_shape):
+        import torch.nn as nn
+
+        return getattr(nn, class_name)(**{name: getattr(layer, name) for name in fields})
+
+    return build
+
+
+def _kind(schema, class_name: str, summary: str, *fields: str, shorthand: str | None = None) -> LayerKind:
+    name = schema.model_fields["kind"].default
+    return LayerKind(name, schema, _same_shape, _no_cost, _torch_module(class_name, *fields),
+                     summary=f"{summary} (nn.{class_name})", shorthand=shorthand)
+
+
+KINDS = [
+    _kind(ReLU, "ReLU", "rectified linear unit"),
+    _kind(LeakyReLU, "LeakyReLU", "leaky ReLU", "negative_slope", shorthand="negative_slope"),
+    _kind(Tanh, "Tanh", "hyperbolic tangent"),
+    _kind(Sigmoid, "Sigmoid", "logistic sigmoid"),
+    _kind(GELU, "GELU", "Gaussian error linear unit", "approximate"),
+    _kind(SiLU, "SiLU", "sigmoid linear unit (swish)"),
+    _kind(Softmax, "Softmax", "softmax over dim", "dim", shorthand="dim"),
+    _kind(LogSoftmax, "LogSoftmax", "log-softmax over dim", "dim", shorthand="dim"),
+    _kind(Identity, "Identity", "pass-through"),
+]

@@ -1,0 +1,126 @@
+"""What every layer kind provides, and the shared pieces of its schema.
+
+A kind bundles, in one file: its pydantic schema (tagged by `kind`), its pure
+shape rule, its parameter/MAC count and its builder. `netspec.kinds` registers
+them and checks that every kind has every part.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+Shape = tuple[int, ...]  # per-sample shape, no batch dimension: (C, H, W) or (features,)
+
+PositiveInt = Annotated[StrictInt, Field(ge=1)]
+NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+Number = Union[StrictInt, Annotated[float, Field(strict=True, allow_inf_nan=False)]]
+PositivePair = Union[PositiveInt, Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]]
+NonNegativePair = Union[NonNegativeInt, Annotated[list[NonNegativeInt], Field(min_length=2, max_length=2)]]
+
+
+class LayerSchema(BaseModel):
+    """Fields every layer accepts besides its own."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, defer_build=True)
+
+    name: Optional[str] = Field(None, description="Name used to refer to this layer and in parameter names.")
+    from_: Optional[str] = Field(None, alias="from", description="Take input from this named layer instead of the previous one.")
+    trainable: StrictBool = Field(True, description="False freezes this layer's parameters.")
+
+
+class ShapeError(ValueError):
+    """A shape rule's refusal: message says expected then received; hint proposes a fix."""
+
+    def __init__(self, message: str, hint: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message, self.hint, self.field = message, hint, field
+
+
+@dataclass
+class Notes:
+    """Warnings a shape rule raises without failing, each tied to a field."""
+
+    warnings: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+
+    def warn(self, message: str, hint: str | None = None, field: str | None = None) -> None:
+        self.warnings.append((message, hint, field))
+
+
+@dataclass(frozen=True)
+class Cost:
+    params: int = 0
+    macs: int = 0
+
+
+@dataclass(frozen=True)
+class Window:
+    """A sliding window's geometry, for receptive-field tracking."""
+
+    kernel: int
+    stride: int
+    dilation: int = 1
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    name: str
+    schema: type[LayerSchema]
+    infer_output_shape: Callable[[Any, tuple[Shape, ...], Notes], Shape]
+    count: Callable[[Any, tuple[Shape, ...], Shape], Cost]
+    build: Callable[[Any, tuple[Shape, ...], Shape], Any]  # returns an nn.Module
+    summary: str
+    shorthand: str | None = None  # the field `{kind: value}` fills, e.g. maxpool: 2 -> kernel_size
+    window: Callable[[Any], Window | None] = lambda layer: None
+    merges: bool = False  # takes several inputs (concat, add)
+
+
+def pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+def require_rank(in_shape: Shape, rank: int, kind: str) -> None:
+    if len(in_shape) != rank:
+        if rank == 3:
+            raise ShapeError(f"{kind} expects a (C, H, W) feature map; got {fmt_shape(in_shape)}",
+                             hint="move this layer before `flatten`")
+        raise ShapeError(f"{kind} expects a flat (features,) input; got {fmt_shape(in_shape)}",
+                         hint="insert `flatten` before this layer")
+
+
+def fmt_shape(shape: Shape | None) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def sliding_output(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,
+                   ceil_mode: bool = False, axis: str = "W", notes: Notes | None = None,
+                   field_name: str = "stride") -> int:
+    """PyTorch's output length along one axis, with the arithmetic shown on failure.
+
+    floor((W + 2P - D*(K-1) - 1)/S) + 1, or ceil(...) for ceil_mode pools with
+    PyTorch's rule that the last window must start inside the input or left padding.
+    """
+    effective = dilation * (kernel - 1) + 1
+    span = size + 2 * padding - effective
+    text = f"({size} - {effective} + 2*{padding})/{stride} + 1"
+    if span < 0:
+        raise ShapeError(
+            f"{axis} collapses: expected the window ({effective}) to fit the padded input "
+            f"({size} + 2*{padding} = {size + 2 * padding}); got {text} = {span / stride + 1:g}",
+            hint=f"reduce kernel_size or add padding (padding={math.ceil(-span / 2)} fits), "
+                 f"or remove an earlier downsampling layer", field="kernel_size")
+    out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    if span % stride and not ceil_mode and notes is not None:
+        notes.warn(f"{axis} does not divide evenly: {text} = {span / stride + 1:g} -> {out}; "
+                   f"PyTorch drops the last {span % stride} pixel(s)",
+                   hint="adjust padding or stride so the division is exact, or set ceil_mode for pools",
+                   field=field_name)
+    return out
+

@@ -1,0 +1,86 @@
+"""The JSON Schema of the spec format, for editors (VS Code's YAML extension) and docs.
+
+Built from the same pydantic models the checker validates with, so the two
+cannot drift apart. Integer fields also accept a string: an expression over
+`params` such as `2 * width`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .kinds import REGISTRY
+from .train_config import TrainConfig
+
+EXPRESSION = {"type": "string", "description": "an expression over params, e.g. '2 * width'"}
+
+
+def json_schema() -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+    layer_refs = []
+    for name, kind in REGISTRY.items():
+        schema = kind.schema.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+        defs.update(schema.pop("$defs", {}))
+        schema["description"] = kind.summary
+        schema["properties"]["kind"] = {"const": name}
+        schema["required"] = sorted(set(schema.get("required", [])) | {"kind"})
+        for field in ("branches",):
+            if field in schema["properties"]:
+                schema["properties"][field] = {"anyOf": [
+                    {"type": "array", "items": {"$ref": "#/$defs/Branch"}},
+                    {"type": "object", "additionalProperties": {"$ref": "#/$defs/Branch"}}]}
+        _allow_expressions(schema)
+        defs[f"layer_{name}"] = schema
+        layer_refs.append({"$ref": f"#/$defs/layer_{name}"})
+    defs["Layer"] = {"anyOf": [
+        {"type": "string", "description": "a kind with default fields, e.g. relu, or a block without parameters"},
+        *layer_refs,
+        {"type": "object", "required": ["block"], "description": "use of a block defined under `blocks:`",
+         "properties": {"block": {"type": "string"}, "name": {"type": "string"}, "from": {"type": "string"}},
+         "additionalProperties": {"anyOf": [{"type": "number"}, EXPRESSION]}},
+        {"type": "object", "required": ["repeat", "layers"], "additionalProperties": False,
+         "description": "repeat a list of layers N times",
+         "properties": {"repeat": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]},
+                        "name": {"type": "string"}, "layers": {"$ref": "#/$defs/Layers"}}},
+        {"type": "object", "minProperties": 1, "maxProperties": 1,
+         "description": "short form: `maxpool: 2` (the kind's main field) or `conv: {...}`",
+         "propertyNames": {"enum": sorted(REGISTRY)}},
+    ]}
+    defs["Layers"] = {"type": "array", "items": {"$ref": "#/$defs/Layer"}}
+    defs["Branch"] = {"anyOf": [{"$ref": "#/$defs/Layers"}, {"$ref": "#/$defs/Layer"}]}
+    train = TrainConfig.model_json_schema(ref_template="#/$defs/{model}")
+    defs.update(train.pop("$defs", {}))
+    defs["TrainConfig"] = train
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "netspec network spec",
+        "type": "object",
+        "required": ["name", "input", "layers"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "input": {"type": "array", "minItems": 1, "maxItems": 3, "description": "[channels, height, width]",
+                      "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]}},
+            "params": {"type": "object", "additionalProperties": {"anyOf": [{"type": "number"}, EXPRESSION]}},
+            "blocks": {"type": "object", "additionalProperties": {
+                "type": "object", "required": ["layers"], "additionalProperties": False,
+                "properties": {"description": {"type": "string"},
+                               "params": {"anyOf": [{"type": "array", "items": {"type": "string"}},
+                                                    {"type": "object"}]},
+                               "layers": {"$ref": "#/$defs/Layers"}}}},
+            "layers": {"$ref": "#/$defs/Layers"},
+            "train": {"$ref": "#/$defs/TrainConfig"},
+        },
+        "$defs": defs,
+    }
+
+
+def _allow_expressions(node: Any) -> None:
+    """Let every integer or number in the schema also be an expression string."""
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in list(children):
+        if isinstance(value, dict) and value.get("type") in ("integer", "number"):
+            node[key] = {"anyOf": [value, EXPRESSION]}
+        else:
+            _allow_expressions(value)

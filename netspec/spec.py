@@ -1,0 +1,211 @@
+"""Reading a spec: YAML text -> located tree -> validated `Spec`.
+
+Layer lists stay as located YAML nodes here: their fields may use parameters
+that only a block call binds, so `expand` evaluates and validates each layer
+into its kind's schema while it builds the graph IR.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .diagnostics import DiagnosticSink, Mark, SpecError, nearest
+from .expr import ExprError, evaluate
+from .kinds import REGISTRY
+from .train_config import TrainConfig
+from .validation import validate_into
+from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
+
+TOP_LEVEL_KEYS = ("name", "description", "input", "params", "blocks", "layers", "train")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+REQUIRED = object()  # marks a block parameter without default
+STRUCTURAL = ("repeat", "block")  # forms handled by the expander, not by the kind registry
+
+
+@dataclass
+class BlockDef:
+    name: str
+    params: dict[str, Any]  # name -> default value, or REQUIRED
+    layers: YSeq
+    mark: Mark
+
+
+@dataclass
+class Spec:
+    """A parsed spec: everything the expander needs, nothing of raw YAML text but marks."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    layers: YSeq
+    params: dict[str, int | float] = field(default_factory=dict)
+    blocks: dict[str, BlockDef] = field(default_factory=dict)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    description: str | None = None
+    file: str | None = None
+    source: str = ""
+
+
+def load(source: str, *, text: str | None = None) -> Spec:
+    """Read and validate a spec file (or `text`, named `source`); raise SpecError on problems.
+
+    >>> spec = netspec.load("specs/resnet_mini.yaml")
+    >>> spec.name, spec.input_shape
+    ('resnet_mini', (1, 28, 28))
+    """
+    sink = DiagnosticSink(source)
+    spec = read_spec(source, sink, text=text)
+    if spec is None or sink.has_errors:
+        raise SpecError(sink.items, spec.source if spec else text)
+    return spec
+
+
+def read_spec(source: str, sink: DiagnosticSink, *, text: str | None = None) -> Spec | None:
+    """Like `load`, but report problems into `sink`; returns what could be read."""
+    if text is None:
+        text = read_source(source, sink)
+        if text is None:
+            return None
+    root = parse_yaml(text, sink)
+    if root is None:
+        return Spec(name="?", input_shape=(), layers=YSeq([], Mark(1, 1)), file=source, source=text)
+    if not isinstance(root, YMap):
+        sink.error("spec.not_mapping", "expected a mapping with name, input and layers at the top of the spec; "
+                   f"got a {type(root).__name__[1:].lower()}", root.mark)
+        return Spec(name="?", input_shape=(), layers=YSeq([], root.mark), file=source, source=text)
+    return _read_root(root, sink, source, text)
+
+
+def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec:
+    for key in root.items:
+        if key not in TOP_LEVEL_KEYS:
+            guess = nearest(key, TOP_LEVEL_KEYS)
+            sink.error("spec.unknown_key", f"unknown top-level key '{key}'", root.key_mark(key),
+                       hint=f"did you mean '{guess}'?" if guess else f"top-level keys: {', '.join(TOP_LEVEL_KEYS)}")
+    name = _string(root, "name", sink, default="network")
+    params = _read_params(root.get("params"), sink)
+    spec = Spec(name=name, input_shape=_read_input(root, params, sink), layers=_read_layers(root, sink),
+                params=params, blocks=_read_blocks(root.get("blocks"), sink), file=source, source=text,
+                description=_string(root, "description", sink, default=None))
+    train = root.get("train")
+    if train is not None:
+        plain = to_plain(train)
+        if not isinstance(plain, dict):
+            sink.error("spec.type", "train: expected a mapping of training settings", train.mark)
+        else:
+            spec.train = validate_into(TrainConfig, plain, train, sink, "train", train.mark, "train") or spec.train
+    return spec
+
+
+def _string(root: YMap, key: str, sink: DiagnosticSink, default):
+    node = root.get(key)
+    if node is None:
+        if default == "network":
+            sink.error("spec.missing_key", "missing top-level key 'name'", root.mark, hint="add `name: my_net`")
+        return default
+    if not isinstance(node, YScalar) or not isinstance(node.value, str):
+        sink.error("spec.type", f"{key}: expected a string; got {to_plain(node)!r}", node.mark)
+        return default
+    return node.value
+
+
+def _read_params(node: YNode | None, sink: DiagnosticSink) -> dict[str, int | float]:
+    if node is None:
+        return {}
+    if not isinstance(node, YMap):
+        sink.error("spec.type", "params: expected a mapping of name: number", node.mark,
+                   hint="for example `params: {num_classes: 10, width: 16}`")
+        return {}
+    params: dict[str, int | float] = {}
+    for key, value in node.items.items():
+        if not NAME.fullmatch(key):
+            sink.error("spec.name", f"params: '{key}' is not a valid parameter name", node.key_mark(key))
+        resolved = evaluate_value(value, params, sink, f"params.{key}")
+        if isinstance(resolved, (int, float)) and not isinstance(resolved, bool):
+            params[key] = resolved
+        elif resolved is not None:
+            sink.error("spec.type", f"params.{key}: expected a number; got {resolved!r}", value.mark)
+    return params
+
+
+def evaluate_value(node: YNode, scope: dict, sink: DiagnosticSink, path: str) -> Any:
+    """A scalar's value, with a string that is an arithmetic expression over `scope` evaluated."""
+    from .expr import is_bare_name, names_in
+
+    if not isinstance(node, YScalar) or not isinstance(node.value, str):
+        return to_plain(node)
+    names = names_in(node.value)
+    if names is None or (is_bare_name(node.value) and node.value not in scope):
+        return node.value  # a plain string such as 'same'; the schema judges it
+    try:
+        return evaluate(node.value, scope)
+    except ExprError as exc:
+        unknown = sorted(names - set(scope))
+        guess = nearest(unknown[0], scope) if unknown else None
+        sink.error("spec.expression", str(exc), node.mark, path,
+                   hint=f"did you mean '{guess}'?" if guess else "parameters come from `params:` or the block's params")
+        return None
+
+
+def _read_input(root: YMap, params: dict, sink: DiagnosticSink) -> tuple[int, ...]:
+    node = root.get("input")
+    if node is None:
+        sink.error("spec.missing_key", "missing top-level key 'input'", root.mark,
+                   hint="add the input shape as [channels, height, width], e.g. `input: [1, 28, 28]`")
+        return ()
+    items = node.items if isinstance(node, YSeq) else None
+    values = [evaluate_value(item, params, sink, "input") for item in items] if items else []
+    if not values or len(values) not in (1, 3) or not all(type(v) is int and v > 0 for v in values):
+        sink.error("spec.input", f"input: expected [channels, height, width] of positive integers; "
+                                 f"got {to_plain(node)!r}", node.mark, hint="e.g. `input: [3, 32, 32]`")
+        return ()
+    return tuple(values)
+
+
+def _read_layers(root: YMap, sink: DiagnosticSink) -> YSeq:
+    node = root.get("layers")
+    if node is None:
+        sink.error("spec.missing_key", "missing top-level key 'layers'", root.mark,
+                   hint="add `layers:` with a list of layers, e.g. `- {kind: conv, out_channels: 6, kernel_size: 5}`")
+        return YSeq([], root.mark)
+    if not isinstance(node, YSeq) or not node.items:
+        sink.error("spec.layers", "layers: expected a non-empty list of layers", node.mark)
+        return YSeq([], node.mark)
+    return node
+
+
+def _read_blocks(node: YNode | None, sink: DiagnosticSink) -> dict[str, BlockDef]:
+    if node is None:
+        return {}
+    if not isinstance(node, YMap):
+        sink.error("spec.type", "blocks: expected a mapping of block name to {params, layers}", node.mark)
+        return {}
+    blocks = {}
+    for name, body in node.items.items():
+        at = node.key_mark(name)
+        if name in REGISTRY or name in STRUCTURAL or not NAME.fullmatch(name):
+            sink.error("spec.block_name", f"blocks: '{name}' cannot name a block (it is a layer kind or not a name)",
+                       at, hint="choose another name, e.g. 'my_" + name.strip("-") + "'")
+            continue
+        if not isinstance(body, YMap) or not isinstance(body.get("layers"), YSeq):
+            sink.error("spec.block", f"blocks.{name}: expected a mapping with `layers:` (and optional `params:`)", at)
+            continue
+        for key in body.items:
+            if key not in ("params", "layers", "description"):
+                sink.error("spec.unknown_key", f"blocks.{name}: unknown key '{key}'", body.key_mark(key),
+                           hint="a block has `params:`, `layers:` and an optional `description:`")
+        blocks[name] = BlockDef(name, _block_params(body.get("params"), name, sink), body.get("layers"), at)
+    return blocks
+
+
+def _block_params(node: YNode | None, block: str, sink: DiagnosticSink) -> dict[str, Any]:
+    if node is None:
+        return {}
+    if isinstance(node, YSeq) and all(isinstance(i, YScalar) and isinstance(i.value, str) for i in node.items):
+        return {item.value: REQUIRED for item in node.items}
+    if isinstance(node, YMap):
+        return {key: to_plain(value) for key, value in node.items.items()}
+    sink.error("spec.type", f"blocks.{block}.params: expected a list of names or a mapping of name: default",
+               node.mark, hint="e.g. `params: [channels]` or `params: {channels: 16}`")
+    return {}

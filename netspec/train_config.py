@@ -1,0 +1,51 @@
+"""The `train:` section of a spec: training settings that `netspec train` flags override.
+
+Pure pydantic, no torch: the checker validates it with the rest of the spec.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from .kinds.base import Number, PositiveInt
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class Schedule(_Section):
+    """Learning-rate schedule. `plateau` lowers the rate by `factor` when test loss stalls (AlexNet's 10x)."""
+
+    kind: Literal["none", "step", "multistep", "cosine", "onecycle", "plateau"] = "none"
+    step_size: PositiveInt = Field(10, description="step: epochs between decays")
+    milestones: list[PositiveInt] = Field(default_factory=list, description="multistep: epochs to decay at")
+    gamma: Number = Field(0.1, description="step/multistep: decay factor")
+    factor: Number = Field(0.1, description="plateau: decay factor")
+    patience: StrictInt = Field(2, ge=0, description="plateau: epochs without improvement before decaying")
+    max_lr: Optional[Number] = Field(None, description="onecycle: peak rate (default: lr)")
+    warmup: Number = Field(0.25, description="onecycle: fraction of steps spent warming up")
+
+
+class Augment(_Section):
+    random_crop_padding: StrictInt = Field(0, ge=0, description="pad then randomly crop back (0: off)")
+    horizontal_flip: StrictBool = False
+
+
+class TrainConfig(_Section):
+    """Defaults for `netspec train`; every field can be overridden by a flag."""
+
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: Number = 0.01
+    momentum: Number = 0.9
+    nesterov: StrictBool = False
+    weight_decay: Number = 0.0
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 128
+    schedule: Schedule = Field(default_factory=Schedule)
+    label_smoothing: Number = Field(0.0, ge=0.0, lt=1.0)
+    augment: Augment = Field(default_factory=Augment)
+    resize: Optional[PositiveInt] = Field(None, description="resize images to this square size (seed 001: 224)")
+    normalize: StrictBool = Field(True, description="subtract the dataset mean, divide by its std")

@@ -1,0 +1,210 @@
+"""Safe YAML reading that keeps line/column marks.
+
+We compose (never construct) the YAML so no tag can build a Python object, and
+we type scalars ourselves with YAML 1.2 core rules: `no`, `off`, `yes` stay
+strings (the schema then decides), `010` is refused rather than read as octal 8,
+and `1e-4` is a float. Budgets on nesting depth and node count (alias expansion)
+keep hostile input from exhausting the stack or memory.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import yaml
+
+from .diagnostics import DiagnosticSink, Mark
+
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+MAX_BYTES = 5_000_000
+
+_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
+_LEADING_ZERO_INT = re.compile(r"[-+]?0[0-9_]+|[-+]?0[oOxXbB][0-9a-fA-F_]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?")
+_SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+_BOOL = {"true": True, "false": False}
+_NULL = {"null", "~", ""}
+_STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+
+
+@dataclass
+class YScalar:
+    value: Any
+    mark: Mark
+    raw: str = ""
+
+
+@dataclass
+class YSeq:
+    items: list["YNode"]
+    mark: Mark
+
+
+@dataclass
+class YMap:
+    items: dict[str, "YNode"]
+    mark: Mark
+    key_marks: dict[str, Mark] = field(default_factory=dict)
+
+    def get(self, key: str) -> "YNode | None":
+        return self.items.get(key)
+
+    def key_mark(self, key: str) -> Mark:
+        return self.key_marks.get(key, self.mark)
+
+
+YNode = Union[YScalar, YSeq, YMap]
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def to_plain(node: YNode) -> Any:
+    """Strip marks: the plain Python value of a located node."""
+    if isinstance(node, YScalar):
+        return node.value
+    if isinstance(node, YSeq):
+        return [to_plain(item) for item in node.items]
+    return {key: to_plain(value) for key, value in node.items.items()}
+
+
+class _Converter:
+    def __init__(self, sink: DiagnosticSink):
+        self.sink = sink
+        self.count = 0
+        self.active: set[int] = set()
+        self.over_budget = False
+
+    def convert(self, node: yaml.Node, depth: int = 0) -> YNode:
+        self.count += 1
+        if self.count > MAX_NODES or depth > MAX_DEPTH:
+            if not self.over_budget:
+                self.over_budget = True
+                what = (f"more than {MAX_NODES} YAML nodes after alias expansion"
+                        if self.count > MAX_NODES else f"nesting deeper than {MAX_DEPTH} levels")
+                self.sink.error("yaml.budget", f"the spec has {what}", _mark(node),
+                                hint="a spec this large is almost always an alias bomb or a generated file gone wrong")
+            return YScalar(None, _mark(node))
+        if node.tag not in _STANDARD_TAGS:
+            self.sink.error("yaml.tag", f"YAML tags are not allowed; found '{node.tag}'", _mark(node),
+                            hint="netspec reads plain YAML only: remove the '!' tag")
+            return YScalar(None, _mark(node))
+        if id(node) in self.active:
+            self.sink.error("yaml.recursive", "recursive YAML alias", _mark(node))
+            return YScalar(None, _mark(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return YSeq([self.convert(item, depth + 1) for item in node.value], _mark(node))
+            return self._mapping(node, depth)
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
+        result = YMap({}, _mark(node))
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<" and not key_node.style:
+                self.sink.error("yaml.merge_key", "YAML merge keys ('<<') are not supported", _mark(key_node),
+                                hint="use a block with parameters to share layers")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.sink.error("yaml.key", "mapping keys must be plain names", _mark(key_node))
+                continue
+            key = key_node.value
+            if key in result.items:
+                first = result.key_marks[key]
+                self.sink.error("yaml.duplicate_key",
+                                f"duplicate key '{key}' (first defined on line {first.line})", _mark(key_node),
+                                hint=f"remove one of the two '{key}' entries (lines {first.line} and "
+                                     f"{key_node.start_mark.line + 1})")
+                continue
+            result.key_marks[key] = _mark(key_node)
+            result.items[key] = self.convert(value_node, depth + 1)
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode) -> YScalar:
+        text, mark = node.value, _mark(node)
+        if node.style:
+            return YScalar(text, mark, text)  # quoted or block scalars are always strings
+        return YScalar(self._plain_value(text, mark), mark, text)
+
+    def _plain_value(self, text: str, mark: Mark) -> Any:
+        lowered = text.lower()
+        if text in _NULL or lowered == "null":
+            return None
+        if lowered in _BOOL:
+            return _BOOL[lowered]
+        if _INT.fullmatch(text):
+            return int(text.replace("_", ""))
+        if _LEADING_ZERO_INT.fullmatch(text):
+            self.sink.error("yaml.ambiguous_int",
+                            f"ambiguous number '{text}': YAML 1.1 reads it as octal or hex, YAML 1.2 as decimal",
+                            mark, hint=f"write it without the leading zero (e.g. {text.lstrip('+-0') or '0'}), "
+                                       f"or quote it if you mean a string")
+            return text
+        if _FLOAT.fullmatch(text) and any(ch.isdigit() for ch in text):
+            return float(text.replace("_", ""))
+        if lowered in _SPECIAL_FLOAT:
+            return _SPECIAL_FLOAT[lowered]
+        return text
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """A loader that resolves no implicit tags: plain scalars are typed by `_Converter`."""
+
+    yaml_implicit_resolvers: dict = {}
+
+
+def parse_yaml(text: str, sink: DiagnosticSink) -> YNode | None:
+    """Parse YAML text into a located tree; problems go to `sink`, never raise."""
+    if len(text) > MAX_BYTES:
+        sink.error("yaml.too_large", f"spec is {len(text)} bytes; the limit is {MAX_BYTES}")
+        return None
+    try:
+        node = yaml.compose(text, Loader=_PlainLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Mark(mark.line + 1, mark.column + 1) if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        hint = "YAML does not allow tab characters for indentation: use spaces" if "\\t" in problem else None
+        sink.error("yaml.syntax", f"invalid YAML: {problem}", where, hint=hint)
+        return None
+    except yaml.YAMLError as exc:
+        sink.error("yaml.syntax", f"invalid YAML: {exc}")
+        return None
+    except RecursionError:
+        sink.error("yaml.budget", f"the spec nests too deeply to read (limit {MAX_DEPTH} levels)")
+        return None
+    if node is None:
+        sink.error("spec.empty", "the spec is empty", Mark(1, 1),
+                   hint="a spec needs at least `name`, `input` and `layers`")
+        return None
+    return _Converter(sink).convert(node)
+
+
+def read_source(path: str, sink: DiagnosticSink) -> str | None:
+    """Read a spec file as UTF-8 text, reporting unreadable or binary files."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        sink.error("file.unreadable", f"cannot read spec: {exc.strerror or exc}",
+                   hint="check the path and the file's permissions")
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        sink.error("file.encoding", f"spec is not UTF-8 text (byte {exc.start} is {data[exc.start]:#04x})",
+                   hint="specs are YAML text files; is this the right file?")
+        return None
+    if "\x00" in text:
+        sink.error("file.encoding", "spec contains NUL bytes; it looks like a binary file",
+                   hint="specs are YAML text files; is this the right file?")
+        return None
+    return text
