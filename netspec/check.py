@@ -116,7 +116,7 @@ def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None
 
     >>> report = netspec.check("specs/googlenet_mini.yaml")
     >>> report.ok, report.graph.output_shape, report.params
-    (True, (10,), 44314)
+    (True, (10,), 97298)
     """
     limits = limits or Limits()
     if isinstance(spec, Spec):

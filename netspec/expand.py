@@ -216,7 +216,7 @@ class Expander:
         else:
             inputs = [x]
         if layer is None or any(i is None for i in inputs):
-            return self.unknown(x if None in inputs else inputs[0], path, form.fields.mark, tuple(i for i in inputs if i is not None))
+            return self.unknown(x, path, form.fields.mark, tuple(i for i in inputs if i is not None))
         in_shapes = tuple(self.graph.nodes[i].out_shape for i in inputs)
         node = Node(len(self.graph.nodes), kind.name, path, tuple(inputs), None, layer=layer, in_shapes=in_shapes,
                     trainable=layer.trainable, mark=form.fields.mark,
