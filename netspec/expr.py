@@ -14,6 +14,7 @@ from typing import Mapping
 
 MAX_MAGNITUDE = 10**15
 MAX_EXPONENT = 64
+MAX_LENGTH = 256  # characters; Python's parser recurses on long chains like 1+1+...+1
 
 
 class ExprError(ValueError):
@@ -33,10 +34,15 @@ _FUNCTIONS = {"min": min, "max": max}
 
 
 def names_in(text: str) -> set[str] | None:
-    """The names an expression uses, or None when the text is not an expression."""
+    """The names an expression uses, or None when the text is not an expression.
+
+    Text too long to parse safely counts as an expression, so `evaluate` refuses it.
+    """
+    if len(text) > MAX_LENGTH:
+        return set()
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - set(_FUNCTIONS)
 
@@ -47,9 +53,11 @@ def is_bare_name(text: str) -> bool:
 
 def evaluate(text: str, scope: Mapping[str, int | float]) -> int | float:
     """Evaluate `text` with the given parameters; raise ExprError on anything unsafe."""
+    if len(text) > MAX_LENGTH:
+        raise ExprError(f"expected an expression of at most {MAX_LENGTH} characters; got {len(text)}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise ExprError(f"'{text}' is not a valid expression") from exc
     return _eval(tree.body, scope, text)
 
@@ -62,10 +70,10 @@ def _eval(node: ast.AST, scope: Mapping, text: str):
             raise ExprError(f"unknown parameter '{node.id}' in '{text}'")
         return scope[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _eval(node.operand, scope, text)
+        value = _operand(node.operand, scope, text)
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _eval(node.left, scope, text), _eval(node.right, scope, text)
+        left, right = _operand(node.left, scope, text), _operand(node.right, scope, text)
         if isinstance(node.op, ast.Div):
             return _divide(left, right, text)
         if isinstance(node.op, ast.Pow):
@@ -75,8 +83,17 @@ def _eval(node: ast.AST, scope: Mapping, text: str):
         return _bounded(_BINARY[type(node.op)](left, right))
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS
             and node.args and not node.keywords):
-        return _FUNCTIONS[node.func.id](*(_eval(arg, scope, text) for arg in node.args))
+        return _FUNCTIONS[node.func.id](*(_operand(arg, scope, text) for arg in node.args))
     raise ExprError(f"'{text}' uses something other than numbers, parameters, + - * / // % ** and min/max")
+
+
+def _operand(node: ast.AST, scope: Mapping, text: str) -> int | float:
+    """A value arithmetic works on: a parameter bound to a string (a block argument such as
+    'same') may be used on its own, but not in arithmetic."""
+    value = _eval(node, scope, text)
+    if type(value) not in (int, float):
+        raise ExprError(f"'{text}': expected numbers in arithmetic; got {ast.unparse(node)} = {value!r}")
+    return value
 
 
 def _divide(left, right, text):
@@ -90,10 +107,18 @@ def _divide(left, right, text):
 def _power(base, exponent, text):
     if abs(exponent) > MAX_EXPONENT:
         raise ExprError(f"exponent {exponent} in '{text}' is larger than {MAX_EXPONENT}")
-    return _bounded(base**exponent)
+    try:
+        return _bounded(base**exponent)
+    except ZeroDivisionError:
+        raise ExprError(f"division by zero in '{text}' (0 to a negative power)") from None
+    except OverflowError:
+        raise ExprError(f"value of {base!r} ** {exponent!r} in '{text}' is out of range "
+                        f"(at most {MAX_MAGNITUDE:.0e})") from None
 
 
 def _bounded(value):
-    if isinstance(value, complex) or abs(value) > MAX_MAGNITUDE:
+    if isinstance(value, complex):
+        raise ExprError(f"expected a real number; got {value!r} (a negative number to a fractional power)")
+    if abs(value) > MAX_MAGNITUDE:
         raise ExprError(f"value {value!r} is out of range (at most {MAX_MAGNITUDE:.0e})")
     return value
