@@ -128,7 +128,7 @@ def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None
             return Report(None, None, sink.items, batch_size)
     if input_shape is not None:
         spec = replace(spec, input_shape=tuple(input_shape))
-    if not spec.input_shape or not spec.layers.items:
+    if not spec.layers.items:
         return Report(spec, None, sink.items, batch_size)
     graph = expand(spec, sink, limits)
     report = Report(spec, graph, sink.items, batch_size)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .diagnostics import DiagnosticSink, Mark, nearest
 from .ir import BLOCK, INPUT, Graph, Node
 from .kinds import REGISTRY, Notes, ShapeError
+from .expr import UNRESOLVED
 from .spec import NAME, REQUIRED, Spec, evaluate_value
 from .validation import validate_into
 from .yamlsrc import YMap, YNode, YScalar, YSeq, to_plain
@@ -316,7 +317,9 @@ class Expander:
                 ok = False
         for param, default in block.params.items():
             value = args.get(param, default)
-            if value is REQUIRED:
+            if value is UNRESOLVED:
+                ok = False  # already reported where it was evaluated
+            elif value is REQUIRED:
                 self.sink.error("block.missing_param", f"block '{block.name}' needs parameter '{param}'",
                                 form.fields.mark, path, f"add `{param}: ...` to this use of the block")
                 ok = False
@@ -325,6 +328,8 @@ class Expander:
 
     def repeat(self, form: Form, x: int, scope: Scope, path: str, prefix: str, stack: tuple) -> int:
         times = evaluate_value(form.fields.items["repeat"], scope.params, self.sink, path)
+        if times is UNRESOLVED:
+            return self.unknown(x, path, form.fields.mark)
         body = form.fields.get("layers")
         extra = set(form.fields.items) - {"repeat", "layers", "name"}
         if extra:

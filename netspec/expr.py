@@ -21,6 +21,14 @@ class ExprError(ValueError):
     """An expression that cannot be evaluated; the message says why."""
 
 
+class _Unresolved:
+    def __repr__(self) -> str:
+        return "<unresolved expression>"
+
+
+UNRESOLVED = _Unresolved()  # an expression whose error is already reported: later checks skip it
+
+
 _BINARY = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import DiagnosticSink, Mark, SpecError, nearest
-from .expr import ExprError, evaluate
+from .expr import UNRESOLVED, ExprError, evaluate
 from .kinds import REGISTRY
 from .train_config import TrainConfig
 from .validation import validate_into
@@ -86,7 +86,7 @@ def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec
     name = _string(root, "name", sink, default="network")
     params = _read_params(root.get("params"), sink)
     spec = Spec(name=name, input_shape=_read_input(root, params, sink), layers=_read_layers(root, sink),
-                params=params, blocks=_read_blocks(root.get("blocks"), sink), file=source, source=text,
+                params=params, blocks=_read_blocks(root.get("blocks"), params, sink), file=source, source=text,
                 description=_string(root, "description", sink, default=None))
     train = root.get("train")
     if train is not None:
@@ -124,13 +124,16 @@ def _read_params(node: YNode | None, sink: DiagnosticSink) -> dict[str, int | fl
         resolved = evaluate_value(value, params, sink, f"params.{key}")
         if isinstance(resolved, (int, float)) and not isinstance(resolved, bool):
             params[key] = resolved
-        elif resolved is not None:
+        elif resolved is not UNRESOLVED:
             sink.error("spec.type", f"params.{key}: expected a number; got {resolved!r}", value.mark)
     return params
 
 
 def evaluate_value(node: YNode, scope: dict, sink: DiagnosticSink, path: str) -> Any:
-    """A scalar's value, with a string that is an arithmetic expression over `scope` evaluated."""
+    """A scalar's value, with a string that is an arithmetic expression over `scope` evaluated.
+
+    An expression that fails is reported here and comes back as UNRESOLVED.
+    """
     from .expr import is_bare_name, names_in
 
     if not isinstance(node, YScalar) or not isinstance(node.value, str):
@@ -143,9 +146,10 @@ def evaluate_value(node: YNode, scope: dict, sink: DiagnosticSink, path: str) ->
     except ExprError as exc:
         unknown = sorted(names - set(scope))
         guess = nearest(unknown[0], scope) if unknown else None
-        sink.error("spec.expression", str(exc), node.mark, path,
-                   hint=f"did you mean '{guess}'?" if guess else "parameters come from `params:` or the block's params")
-        return None
+        hint = (f"did you mean '{guess}'?" if guess else
+                "parameters come from `params:` or the block's params" if unknown else None)
+        sink.error("spec.expression", str(exc), node.mark, path, hint=hint)
+        return UNRESOLVED
 
 
 def _read_input(root: YMap, params: dict, sink: DiagnosticSink) -> tuple[int, ...]:
@@ -156,6 +160,8 @@ def _read_input(root: YMap, params: dict, sink: DiagnosticSink) -> tuple[int, ..
         return ()
     items = node.items if isinstance(node, YSeq) else None
     values = [evaluate_value(item, params, sink, "input") for item in items] if items else []
+    if UNRESOLVED in values:
+        return ()
     if not values or len(values) not in (1, 3) or not all(type(v) is int and v > 0 for v in values):
         sink.error("spec.input", f"input: expected [channels, height, width] of positive integers; "
                                  f"got {to_plain(node)!r}", node.mark, hint="e.g. `input: [3, 32, 32]`")
@@ -175,7 +181,7 @@ def _read_layers(root: YMap, sink: DiagnosticSink) -> YSeq:
     return node
 
 
-def _read_blocks(node: YNode | None, sink: DiagnosticSink) -> dict[str, BlockDef]:
+def _read_blocks(node: YNode | None, params: dict, sink: DiagnosticSink) -> dict[str, BlockDef]:
     if node is None:
         return {}
     if not isinstance(node, YMap):
@@ -195,17 +201,19 @@ def _read_blocks(node: YNode | None, sink: DiagnosticSink) -> dict[str, BlockDef
             if key not in ("params", "layers", "description"):
                 sink.error("spec.unknown_key", f"blocks.{name}: unknown key '{key}'", body.key_mark(key),
                            hint="a block has `params:`, `layers:` and an optional `description:`")
-        blocks[name] = BlockDef(name, _block_params(body.get("params"), name, sink), body.get("layers"), at)
+        blocks[name] = BlockDef(name, _block_params(body.get("params"), name, params, sink), body.get("layers"), at)
     return blocks
 
 
-def _block_params(node: YNode | None, block: str, sink: DiagnosticSink) -> dict[str, Any]:
+def _block_params(node: YNode | None, block: str, params: dict, sink: DiagnosticSink) -> dict[str, Any]:
+    """Parameter names, each with its default (evaluated over the network's params) or REQUIRED."""
     if node is None:
         return {}
     if isinstance(node, YSeq) and all(isinstance(i, YScalar) and isinstance(i.value, str) for i in node.items):
         return {item.value: REQUIRED for item in node.items}
     if isinstance(node, YMap):
-        return {key: to_plain(value) for key, value in node.items.items()}
+        return {key: evaluate_value(value, params, sink, f"blocks.{block}.params.{key}")
+                for key, value in node.items.items()}
     sink.error("spec.type", f"blocks.{block}.params: expected a list of names or a mapping of name: default",
                node.mark, hint="e.g. `params: [channels]` or `params: {channels: 16}`")
     return {}

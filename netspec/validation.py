@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from .diagnostics import DiagnosticSink, Mark, nearest
+from .expr import UNRESOLVED
 from .yamlsrc import YMap, YNode, YSeq
 
 YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
@@ -14,13 +16,22 @@ YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 
 def validate_into(model: type[BaseModel], data: dict, where: YMap | None, sink: DiagnosticSink, path: str,
                   mark: Mark | None, what: str, names_in_scope=()) -> BaseModel | None:
-    """Validate `data` into `model`, reporting each problem at its YAML position."""
+    """Validate `data` into `model`, reporting each problem at its YAML position.
+
+    Fields holding an UNRESOLVED expression were reported when they were evaluated.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        reported = {key for key, value in data.items() if _unresolved(value)}
         for field, errors in _group_by_field(exc.errors()).items():
-            _report(model, field, errors, data, where, sink, path, mark, what, names_in_scope)
+            if not field or field[0] not in reported:
+                _report(model, field, errors, data, where, sink, path, mark, what, names_in_scope)
         return None
+
+
+def _unresolved(value: Any) -> bool:
+    return value is UNRESOLVED or (isinstance(value, list) and any(item is UNRESOLVED for item in value))
 
 
 def _group_by_field(errors: list[dict]) -> dict[tuple, list[dict]]:
@@ -46,8 +57,9 @@ def _report(model, field, errors, data, where, sink, path, mark, what, names_in_
                    f"add `{name}: ...` ({_describe(model, name)})")
     else:
         expected = " or ".join(dict.fromkeys(_expected(error) for error in errors))
+        wants_bool = any(error["type"].startswith("bool") for error in errors)
         sink.error("schema.type", f"{name}: expected {expected}; got {_show(value)}", at, path,
-                   _type_hint(value, names_in_scope))
+                   _type_hint(value, names_in_scope, wants_bool))
 
 
 def _expected(error: dict) -> str:
@@ -55,15 +67,17 @@ def _expected(error: dict) -> str:
     for prefix in ("Input should be ", "Value should be ", "Value error, "):
         if message.startswith(prefix):
             message = message[len(prefix):]
+    message = re.sub(r" after validation, not \d+$", "", message)
     return message.replace("List should have", "a list with")
 
 
-def _show(value: Any) -> str:
-    return repr(value) if not isinstance(value, str) else f"'{value}'"
+def _show(value: Any, limit: int = 80) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _type_hint(value: Any, names_in_scope) -> str | None:
-    if isinstance(value, str) and value.lower() in YAML11_BOOLEANS:
+def _type_hint(value: Any, names_in_scope, wants_bool: bool) -> str | None:
+    if wants_bool and isinstance(value, str) and value.lower() in YAML11_BOOLEANS:
         return f"YAML 1.1 would read '{value}' as a boolean; netspec does not guess: write true or false"
     if isinstance(value, str) and value.isidentifier():
         guess = nearest(value, names_in_scope)
