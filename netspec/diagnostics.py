@@ -50,9 +50,9 @@ class DiagnosticSink:
 
     def add(self, severity: str, code: str, message: str, mark: Mark | None = None,
             path: str | None = None, hint: str | None = None) -> None:
-        diag = Diagnostic(severity, code, message, self.file,
+        diag = Diagnostic(severity, code, _clip(message), self.file,
                           mark.line if mark else None, mark.column if mark else None,
-                          path, hint)
+                          path, _clip(hint) if hint else hint)
         if diag not in self.items:
             self.items.append(diag)
 
@@ -67,6 +67,11 @@ class DiagnosticSink:
     @property
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.items)
+
+
+def _clip(text: str, limit: int = 500) -> str:
+    """Keep one diagnostic readable when it quotes a huge value from hostile input."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class SpecError(Exception):
@@ -101,13 +106,22 @@ def render_text(diagnostics: list[Diagnostic], source_text: str | None = None) -
         if diag.path:
             out.append(f"  in {diag.path}")
         if diag.line is not None and 0 < diag.line <= len(lines):
-            text = lines[diag.line - 1].replace("\t", " ")
+            text, caret = _excerpt(lines[diag.line - 1].replace("\t", " "), max(diag.column - 1, 0))
             gutter = f"{diag.line:>5} | "
             out.append(gutter + text)
-            out.append(" " * (len(gutter) + max(diag.column - 1, 0)) + "^")
+            out.append(" " * (len(gutter) + caret) + "^")
         if diag.hint:
             out.append(f"  hint: {diag.hint}")
     return "\n".join(out)
+
+
+def _excerpt(line: str, caret: int, width: int = 100) -> tuple[str, int]:
+    """At most `width` characters of a long line around the caret, and the caret's new column."""
+    if len(line) <= width:
+        return line, caret
+    start = min(max(caret - width // 2, 0), len(line) - width)
+    text = ("..." if start else "") + line[start:start + width] + ("..." if start + width < len(line) else "")
+    return text, caret - start + (3 if start else 0)
 
 
 def render_json(diagnostics: list[Diagnostic]) -> str:

@@ -155,10 +155,27 @@ class _Converter:
         return text
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: Mark):
+        self.mark = mark
+
+
 class _PlainLoader(yaml.SafeLoader):
-    """A loader that resolves no implicit tags: plain scalars are typed by `_Converter`."""
+    """A loader that resolves no implicit tags (plain scalars are typed by `_Converter`) and
+    stops composing past MAX_DEPTH, before PyYAML's recursion or its scanner's cost on deep
+    flow nesting (quadratic in depth) is reached."""
 
     yaml_implicit_resolvers: dict = {}
+    depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(_mark(self.peek_event()))
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def parse_yaml(text: str, sink: DiagnosticSink) -> YNode | None:
@@ -168,12 +185,12 @@ def parse_yaml(text: str, sink: DiagnosticSink) -> YNode | None:
         return None
     try:
         node = yaml.compose(text, Loader=_PlainLoader)
+    except _TooDeep as exc:
+        sink.error("yaml.budget", f"expected nesting at most {MAX_DEPTH} levels deep; got deeper", exc.mark,
+                   hint="a spec this deep is almost always generated or corrupted")
+        return None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Mark(mark.line + 1, mark.column + 1) if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        hint = "YAML does not allow tab characters for indentation: use spaces" if "\\t" in problem else None
-        sink.error("yaml.syntax", f"invalid YAML: {problem}", where, hint=hint)
+        _syntax_error(exc, sink)
         return None
     except yaml.YAMLError as exc:
         sink.error("yaml.syntax", f"invalid YAML: {exc}")
@@ -186,6 +203,18 @@ def parse_yaml(text: str, sink: DiagnosticSink) -> YNode | None:
                    hint="a spec needs at least `name`, `input` and `layers`")
         return None
     return _Converter(sink).convert(node)
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, sink: DiagnosticSink) -> None:
+    """PyYAML's problem at its position, with where the unfinished construct began."""
+    mark = exc.problem_mark or exc.context_mark
+    where = Mark(mark.line + 1, mark.column + 1) if mark else None
+    problem = exc.problem or exc.context or "invalid YAML"
+    if exc.context and exc.problem and exc.context_mark and exc.context_mark is not mark:
+        problem += (f" ({exc.context}, which starts on line {exc.context_mark.line + 1}, "
+                    f"column {exc.context_mark.column + 1})")
+    hint = "YAML does not allow tab characters for indentation: use spaces" if "\\t" in problem else None
+    sink.error("yaml.syntax", f"invalid YAML: {problem}", where, hint=hint)
 
 
 def read_source(path: str, sink: DiagnosticSink) -> str | None:
