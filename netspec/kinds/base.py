@@ -108,15 +108,17 @@ def sliding_output(size: int, kernel: int, stride: int, padding: int, dilation: 
     effective = dilation * (kernel - 1) + 1
     span = size + 2 * padding - effective
     text = f"({size} - {effective} + 2*{padding})/{stride} + 1"
-    if span < 0:
-        raise ShapeError(
-            f"{axis} collapses: expected the window ({effective}) to fit the padded input "
-            f"({size} + 2*{padding} = {size + 2 * padding}); got {text} = {span / stride + 1:g}",
-            hint=f"reduce kernel_size or add padding (padding={math.ceil(-span / 2)} fits), "
-                 f"or remove an earlier downsampling layer", field="kernel_size")
-    out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
+    if out < 1:
+        exact = span / stride + 1
+        raise ShapeError(
+            f"{axis} collapses: expected the window ({effective}) to fit the padded input "
+            f"({size} + 2*{padding} = {size + 2 * padding}); got {text} = {exact:g}"
+            + ("" if exact == out else f" -> {out}"),
+            hint=f"reduce kernel_size or add padding (padding={math.ceil(-span / 2)} fits), "
+                 f"or remove an earlier downsampling layer", field="kernel_size")
     if span % stride and not ceil_mode and notes is not None:
         notes.warn(f"{axis} does not divide evenly: {text} = {span / stride + 1:g} -> {out}; "
                    f"PyTorch drops the last {span % stride} pixel(s)",

@@ -42,7 +42,10 @@ def infer_output_shape(layer: Conv, in_shapes, notes: Notes):
                          hint=f"remove in_channels (it is inferred) or set it to {channels}", field="in_channels")
     for what, value in (("in_channels", channels), ("out_channels", layer.out_channels)):
         if value % layer.groups:
-            raise ShapeError(f"groups: expected a divisor of {what} ({value}); got {layer.groups}", field="groups")
+            fits = [g for g in range(1, channels + 1) if channels % g == 0 and layer.out_channels % g == 0]
+            raise ShapeError(f"groups: expected a divisor of {what} ({value}); got {layer.groups}",
+                             hint=f"groups must divide in_channels ({channels}) and out_channels "
+                                  f"({layer.out_channels}): one of {', '.join(map(str, fits))}", field="groups")
     if layer.padding == "same":
         if pair(layer.stride) != (1, 1):
             raise ShapeError("padding 'same': expected stride 1 (PyTorch refuses 'same' for strided convs); "

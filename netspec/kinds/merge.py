@@ -57,16 +57,26 @@ def _infer_add(layer: Add, in_shapes, notes: Notes):
 
 
 def _projection_hint(in_shapes) -> str:
-    """Propose the 1x1 projection (ResNet's downsample) that makes the shortcut fit."""
-    main, other = in_shapes[0], in_shapes[-1]
-    if len(main) != 3 or len(other) != 3:
-        return "flatten both inputs, or neither"
-    fix = [f"out_channels {main[0]}"]
-    if other[1] != main[1] and main[1] and other[1] % main[1] == 0:
-        fix.append(f"stride {other[1] // main[1]}")
-    elif other[1] != main[1]:
-        return f"the spatial sizes {other[1]}x{other[2]} and {main[1]}x{main[2]} differ: adjust padding or stride"
-    return f"give the shortcut branch a 1x1 conv with {' and '.join(fix)} (ResNet's downsample)"
+    """Propose the 1x1 projection (ResNet's downsample) that makes the inputs fit.
+
+    The input with the larger H x W (or, at equal H x W, fewer channels) gets the
+    projection: a 1x1 conv with stride s turns H into ceil(H / s).
+    """
+    first = in_shapes[0]
+    other = next(shape for shape in in_shapes if shape != first)
+    if len(first) != len(other):
+        return "flatten all inputs, or none of them"
+    if len(first) == 1:
+        return f"give the input of {other[0]} features a linear layer with out_features {first[0]}"
+    source = max(first, other, key=lambda shape: (shape[1], shape[2], -shape[0]))
+    target = other if source is first else first
+    stride = -(-source[1] // target[1])  # the smallest s with ceil(H / s) <= target H
+    if -(-source[1] // stride) != target[1] or -(-source[2] // stride) != target[2]:
+        return (f"the spatial sizes {source[1]}x{source[2]} and {target[1]}x{target[2]} differ by no common stride: "
+                f"adjust padding or stride so they match")
+    fix = f"out_channels {target[0]}" + (f" and stride {stride}" if stride > 1 else "")
+    return (f"give the branch that outputs {fmt_shape(source)} a 1x1 conv with {fix} (ResNet's downsample) "
+            f"so it outputs {fmt_shape(target)}")
 
 
 def _no_cost(layer, in_shapes, out_shape) -> Cost:
