@@ -59,9 +59,10 @@ def _infer_window_pool(layer, in_shapes, notes: Notes):
     for i in range(2):
         window = dilation[i] * (kernel[i] - 1) + 1
         if padding[i] * 2 > window:
-            what = "kernel" if dilation[i] == 1 else f"dilated kernel ({dilation[i]}*({kernel[i]} - 1) + 1)"
-            raise ShapeError(f"padding: expected at most half the {what} ({window} // 2 = {window // 2}); "
-                             f"got {padding[i]}", hint="PyTorch refuses larger pool padding", field="padding")
+            what = (f"kernel ({window}" if dilation[i] == 1 else
+                    f"dilated kernel (({dilation[i]}*({kernel[i]} - 1) + 1)")
+            raise ShapeError(f"padding: expected at most half the {what} // 2 = {window // 2}); got {padding[i]}",
+                             hint="PyTorch refuses larger pool padding", field="padding")
     height, width = (sliding_output(in_shape[1 + i], kernel[i], stride[i], padding[i], dilation[i],
                                     layer.ceil_mode, axis="HW"[i], notes=notes) for i in range(2))
     return (in_shape[0], height, width)
