@@ -193,12 +193,12 @@ class Expander:
         node = form.fields.get(name) if name else None
         return node.mark if node is not None else form.fields.mark
 
-    def resolve(self, name, scope: Scope, form: Form, key: str, path: str) -> int | None:
+    def resolve(self, name, scope: Scope, form: Form, key: str, path: str, mark: Mark | None = None) -> int | None:
         index = scope.lookup(name) if isinstance(name, str) else None
         if index is None:
             guess = nearest(str(name), scope.visible())
             self.sink.error("layer.unknown_name", f"{key}: no earlier layer is named '{name}'",
-                            self.field_mark(form, key), path,
+                            mark or self.field_mark(form, key), path,
                             f"did you mean '{guess}'?" if guess else "give the layer `name: ...` before referring to it")
         return index
 
@@ -255,7 +255,7 @@ class Expander:
             if len(names) < 2:
                 self.sink.error("merge.inputs", f"{form.kind}: expected at least 2 inputs; got {len(names)}",
                                 refs.mark, path)
-            return [self.resolve(to_plain(n), scope, form, "inputs", path) for n in names]
+            return [self.resolve(to_plain(n), scope, form, "inputs", path, n.mark) for n in names]
         if isinstance(branches, YMap):
             labelled = list(branches.items.items())
         elif isinstance(branches, YSeq):
