@@ -57,12 +57,9 @@ def _infer_window_pool(layer, in_shapes, notes: Notes):
     require_rank(in_shape, 3, layer.kind)
     kernel, stride, padding, dilation = _geometry(layer)
     for i in range(2):
-        window = dilation[i] * (kernel[i] - 1) + 1
-        if padding[i] * 2 > window:
-            what = (f"kernel ({window}" if dilation[i] == 1 else
-                    f"dilated kernel (({dilation[i]}*({kernel[i]} - 1) + 1)")
-            raise ShapeError(f"padding: expected at most half the {what} // 2 = {window // 2}); got {padding[i]}",
-                             hint="PyTorch refuses larger pool padding", field="padding")
+        if padding[i] > kernel[i] // 2:  # PyTorch's rule uses kernel_size, not the dilated window
+            raise ShapeError(f"padding: expected at most half the kernel ({kernel[i]} // 2 = {kernel[i] // 2}); "
+                             f"got {padding[i]}", hint="PyTorch refuses larger pool padding", field="padding")
     height, width = (sliding_output(in_shape[1 + i], kernel[i], stride[i], padding[i], dilation[i],
                                     layer.ceil_mode, axis="HW"[i], notes=notes) for i in range(2))
     return (in_shape[0], height, width)
