@@ -114,19 +114,19 @@ def _divide(left, right, text):
 
 def _power(base, exponent, text):
     if abs(exponent) > MAX_EXPONENT:
-        raise ExprError(f"exponent {exponent} in '{text}' is larger than {MAX_EXPONENT}")
+        raise ExprError(f"expected an exponent of at most {MAX_EXPONENT}; got {exponent} in '{text}'")
     try:
         return _bounded(base**exponent)
     except ZeroDivisionError:
         raise ExprError(f"division by zero in '{text}' (0 to a negative power)") from None
     except OverflowError:
-        raise ExprError(f"value of {base!r} ** {exponent!r} in '{text}' is out of range "
-                        f"(at most {MAX_MAGNITUDE:.0e})") from None
+        raise ExprError(f"expected a magnitude of at most {MAX_MAGNITUDE:.0e}; got {base!r} ** {exponent!r} "
+                        f"in '{text}'") from None
 
 
 def _bounded(value):
     if isinstance(value, complex):
         raise ExprError(f"expected a real number; got {value!r} (a negative number to a fractional power)")
     if abs(value) > MAX_MAGNITUDE:
-        raise ExprError(f"value {value!r} is out of range (at most {MAX_MAGNITUDE:.0e})")
+        raise ExprError(f"expected a magnitude of at most {MAX_MAGNITUDE:.0e}; got {value!r}")
     return value
