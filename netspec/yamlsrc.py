@@ -114,7 +114,8 @@ class _Converter:
                                 hint="use a block with parameters to share layers")
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.sink.error("yaml.key", "mapping keys must be plain names", _mark(key_node))
+                got = "a sequence" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+                self.sink.error("yaml.key", f"expected a plain name as a mapping key; got {got}", _mark(key_node))
                 continue
             key = key_node.value
             if key in result.items:
