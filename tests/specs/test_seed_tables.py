@@ -196,3 +196,26 @@ def test_check_json_on_alexnet_prints_seed_004_numbers():
     spec_rows, seed_rows = as_seed_004_prints(data["layers"])
     assert spec_rows == seed_rows
     assert data["diagnostics"] == []
+
+
+# The seeds' training settings: (optimizer, lr, momentum, batch size, epochs, resize).
+SEED_TRAINING = {
+    "alexnet_fashion": ("sgd", 0.01, 0.0, 128, 10, 224),  # seed 001: d2l.train_ch6, resize=224
+    "alexnet_28": ("sgd", 0.01, 0.0, 128, 20, None),  # seed 001's second run, native 28x28
+    "lenet_cifar": ("sgd", 0.001, 0.9, 4, 2, None),  # seed 002
+    "alexnet": ("sgd", 0.01, 0.9, 128, 90, None),  # the paper, as seed 004 summarises it
+    "zfnet": ("sgd", 0.01, 0.9, 128, 70, None),  # the ZFNet paper
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEED_TRAINING))
+def test_train_section_holds_the_seeds_settings(name):
+    train = check(SPECS / f"{name}.yaml").spec.train
+    assert (train.optimizer, train.lr, train.momentum, train.batch_size, train.epochs, train.resize) == \
+        SEED_TRAINING[name]
+
+
+@pytest.mark.parametrize("name", ["alexnet", "zfnet"])
+def test_alexnets_lower_the_rate_tenfold_when_validation_loss_stalls(name):
+    schedule = check(SPECS / f"{name}.yaml").spec.train.schedule
+    assert (schedule.kind, schedule.factor) == ("plateau", 0.1)
