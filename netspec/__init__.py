@@ -4,9 +4,11 @@
     report = netspec.check(spec)                     # shapes, params, MACs, diagnostics (no torch)
     model = netspec.build(spec)                      # the nn.Module the checker described
     netspec.train("specs/resnet_mini.yaml", dataset="mnist")
+    netspec.export(spec, "onnx", "resnet_mini.onnx")
+    netspec.draw_graph(spec, "resnet_mini.svg")
 
-`check` and `load` never import torch; `build`, `train` and `export` import it
-when called.
+`check`, `load` and `draw_graph` never import torch; `build`, `train`, `export`
+and `draw_filters` import it when called.
 """
 
 from __future__ import annotations
@@ -14,29 +16,7 @@ from __future__ import annotations
 import sys
 import types
 
-from .check import Report, check
-from .diagnostics import Diagnostic, SpecError
-from .expand import Limits
-from .schema import json_schema
-from .spec import Spec, load
-
-__version__ = "0.1.0"
-
-__all__ = ["Diagnostic", "Limits", "Report", "Spec", "SpecError", "build", "check", "export", "json_schema", "load"]
-
-
 _LAZY = {"build": ".build", "export": ".export"}  # attribute -> the submodule defining a function of that name
-
-
-def __getattr__(name: str):
-    # torch-backed parts are imported on first use so `check` stays torch-free
-    if name not in _LAZY:
-        raise AttributeError(f"module 'netspec' has no attribute {name!r}")
-    import importlib
-
-    function = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    globals()[name] = function
-    return function
 
 
 class _Package(types.ModuleType):
@@ -49,3 +29,26 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
+
+from .check import Report, check  # noqa: E402  (after the class swap: submodule imports below bind through it)
+from .diagnostics import Diagnostic, SpecError  # noqa: E402
+from .draw import draw_filters, draw_graph  # noqa: E402
+from .expand import Limits  # noqa: E402
+from .schema import json_schema  # noqa: E402
+from .spec import Spec, load  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = ["Diagnostic", "Limits", "Report", "Spec", "SpecError", "build", "check", "draw_filters", "draw_graph",
+           "export", "json_schema", "load"]
+
+
+def __getattr__(name: str):
+    # torch-backed parts are imported on first use so `check` stays torch-free
+    if name not in _LAZY:
+        raise AttributeError(f"module 'netspec' has no attribute {name!r}")
+    import importlib
+
+    function = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = function
+    return function

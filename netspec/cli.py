@@ -17,6 +17,8 @@ Examples:
   netspec check specs/googlenet_mini.yaml          # per-layer table, exit 1 on errors
   netspec check --json specs/alexnet.yaml          # the same as one JSON object
   netspec train specs/resnet_mini.yaml --dataset mnist --data-dir ../shared/datasets/mnist
+  netspec export specs/lenet_cifar.yaml --format onnx -o lenet.onnx
+  netspec graph specs/googlenet_mini.yaml -o googlenet.svg
   netspec schema > netspec.schema.json             # editor completion (see README)
 """
 
@@ -108,3 +110,10 @@ def main() -> None:
         click.echo(f"netspec: internal error: {type(exc).__name__}: {exc}\n"
                    "This is a bug in netspec; please report it with the command you ran.", err=True)
         sys.exit(70)
+
+
+from .cli_outputs import export as _export_command, filters as _filters_command, graph as _graph_command  # noqa: E402
+
+cli.add_command(_export_command)
+cli.add_command(_graph_command)
+cli.add_command(_filters_command)

@@ -5,6 +5,7 @@ Importing this package does not import torch; `export` does.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,11 +72,8 @@ def writable_target(path: Path) -> None:
     if not path.parent.is_dir():
         raise ExportError(f"output: expected an existing folder for '{path}'; '{path.parent}' does not exist",
                           f"create it first: mkdir -p {path.parent}")
-    try:
-        with open(path, "ab"):
-            pass
-    except OSError as exc:
-        raise ExportError(f"output: cannot write '{path}' ({exc.strerror})", "choose a path you can write to") from None
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise ExportError(f"output: cannot write '{path}' (permission denied)", "choose a path you can write to")
 
 
 def _write(path: Path, text: str) -> None:

@@ -1,0 +1,118 @@
+"""`netspec export`, `graph` and `filters`: what comes out of a spec besides a check.
+
+Thin click commands over netspec.export, netspec.draw_graph and netspec.draw_filters;
+torch is imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .diagnostics import SpecError
+from .draw import GRAPH_FORMATS, draw_filters, draw_graph
+from .export import FORMATS
+from .export.errors import ExportError
+
+EXIT_STATUS = """
+\b
+Exit status: 0 written, 1 errors in the spec, checkpoint or output path, 2 usage errors."""
+
+
+def _run(action, *args, **kwargs) -> Path:
+    """Call the API; turn the problems a user can fix into a message and exit status 1."""
+    try:
+        return action(*args, **kwargs)
+    except SpecError as error:
+        click.echo(error.render(), err=True)
+        count = sum(d.is_error for d in error.diagnostics)
+        click.echo(f"{args[0]}: {count} error{'s' * (count != 1)}; nothing written", err=True)
+    except ExportError as error:
+        click.echo(f"netspec: {error}", err=True)
+    sys.exit(1)
+
+
+def _done(path: Path) -> None:
+    size = path.stat().st_size
+    click.echo(f"wrote {path} ({size / 2**20:.1f} MiB)" if size >= 2**20 else f"wrote {path} ({size:,} bytes)",
+               err=True)
+
+
+def _parse_shape(ctx, param, value):
+    from .cli import parse_shape
+
+    return parse_shape(ctx, param, value)
+
+
+@click.command(epilog="""
+\b
+Examples:
+  netspec export specs/lenet_cifar.yaml --format onnx -o lenet.onnx
+  netspec export specs/alexnet.yaml --checkpoint runs/alexnet/best.pt -o alexnet.onnx
+  netspec export specs/resnet_mini.yaml --format torchscript -o resnet_mini.pt
+  netspec export specs/googlenet_mini.yaml --format python -o googlenet_mini.py
+\b
+Load the results without netspec:
+  onnxruntime.InferenceSession("lenet.onnx")          # input "input", output "output"
+  torch.jit.load("resnet_mini.pt")
+  from googlenet_mini import GooglenetMini; GooglenetMini().load_state_dict(...)
+\b
+--format defaults to the output's suffix: .onnx, .pt (torchscript), .py (python).""" + EXIT_STATUS)
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(), help="The file to write.")
+@click.option("--format", "format_", type=click.Choice(list(FORMATS)), default=None,
+              help="onnx (opset 18, dynamic batch), torchscript, or python (a standalone nn.Module source file).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False),
+              help="Weights to export: a `netspec train` checkpoint or a saved state dict (default: untrained).")
+@click.option("--input", "input_shape", callback=_parse_shape, metavar="C,H,W",
+              help="Export for this input shape instead of the spec's `input`.")
+def export(spec, output, format_, checkpoint, input_shape):
+    """Export SPEC's network to ONNX, TorchScript, or plain PyTorch source."""
+    from . import export as export_api
+
+    suffixes = {suffix: name for name, suffix in FORMATS.items()}
+    format_ = format_ or suffixes.get(Path(output).suffix.lower())
+    if format_ is None:
+        raise click.UsageError(f"cannot tell the format from '{output}': pass --format "
+                               f"({', '.join(FORMATS)}) or end the file in {', '.join(suffixes)}")
+    click.echo(f"exporting {spec} as {format_} ...", err=True)
+    _done(_run(export_api, spec, format_, output, checkpoint, input_shape=input_shape))
+
+
+@click.command(epilog="""
+\b
+Examples:
+  netspec graph specs/googlenet_mini.yaml -o googlenet.svg   # both Inception blocks, four branches each
+  netspec graph specs/resnet_mini.yaml -o resnet.png
+  netspec graph specs/alexnet.yaml -o alexnet.mmd            # Mermaid: paste into a GitHub README
+  netspec graph specs/lenet_cifar.yaml -o lenet.dot          # Graphviz source: dot -Tpdf lenet.dot
+\b
+Every edge shows the shape flowing along it; block instances are framed.
+.svg and .png need Graphviz's `dot` (apt install graphviz / brew install graphviz);
+.dot and .mmd need nothing.""" + EXIT_STATUS)
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help=f"The picture to write: {', '.join('.' + f for f in GRAPH_FORMATS)}.")
+def graph(spec, output):
+    """Draw SPEC's network: layers, branches and merges, with the shape on every edge."""
+    _done(_run(draw_graph, spec, output))
+
+
+@click.command(epilog="""
+\b
+Examples:
+  netspec filters specs/alexnet.yaml runs/alexnet/best.pt -o filters.png
+  netspec filters specs/resnet_mini.yaml runs/resnet/last.pt --layer rblock1.0.body.conv1 -o body.png
+\b
+Kernels over 3 input channels are drawn in colour; others as the mean over
+their input channels. Each kernel is scaled to its own range.""" + EXIT_STATUS)
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(), help="The .png to write.")
+@click.option("--layer", default=None, metavar="NAME",
+              help="The conv layer to show, by module name (default: the first conv).")
+def filters(spec, checkpoint, output, layer):
+    """Save the learned kernels of SPEC's first conv layer, trained in CHECKPOINT, as an image grid."""
+    _done(_run(draw_filters, spec, checkpoint, output, layer=layer))
