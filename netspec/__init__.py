@@ -16,7 +16,8 @@ from __future__ import annotations
 import sys
 import types
 
-_LAZY = {"build": ".build", "export": ".export"}  # attribute -> the submodule defining a function of that name
+_LAZY = {"build": ".build", "export": ".export", "train": ".training", "evaluate": ".training",
+         "predict": ".training"}  # attribute -> the submodule defining a function of that name
 
 
 class _Package(types.ModuleType):
@@ -40,7 +41,7 @@ from .spec import Spec, load  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = ["Diagnostic", "Limits", "Report", "Spec", "SpecError", "build", "check", "draw_filters", "draw_graph",
-           "export", "json_schema", "load"]
+           "evaluate", "export", "json_schema", "load", "predict", "train"]
 
 
 def __getattr__(name: str):

@@ -112,6 +112,12 @@ def main() -> None:
         sys.exit(70)
 
 
+from .training.cli import evaluate as _eval_command, predict as _predict_command, train as _train_command  # noqa: E402
+
+cli.add_command(_train_command)
+cli.add_command(_eval_command)
+cli.add_command(_predict_command)
+
 from .cli_outputs import export as _export_command, filters as _filters_command, graph as _graph_command  # noqa: E402
 
 cli.add_command(_export_command)

@@ -1,0 +1,112 @@
+"""Checkpoints: written atomically, read with `weights_only` (a file cannot run code), checked for fit.
+
+A checkpoint is a dict of tensors and plain values: model, optimizer and scheduler
+state, RNG states, the position in training (epoch, step), the metrics so far,
+the resolved settings and the spec's text. It replaces the previous one only once
+completely on disk (temporary file, fsync, rename), so a kill during a save
+leaves the last checkpoint readable.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import IO, Callable
+
+from .errors import CheckpointError, TrainError
+
+CHECKPOINT_FILE = "checkpoint.pt"
+FORMAT = "netspec-checkpoint"
+VERSION = 1
+
+
+def write_atomically(path: Path, content: bytes | Callable[[IO[bytes]], None]) -> None:
+    """Write `content` (bytes, or a function writing to a file) to `path` so readers see all of it or none."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            content(file) if callable(content) else file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _sync_directory(path.parent)
+
+
+def _sync_directory(folder: Path) -> None:
+    # the rename itself is durable only once the directory entry is on disk
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # some platforms cannot open directories; the rename is still atomic
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    import torch
+
+    write_atomically(path, lambda file: torch.save({"format": FORMAT, "version": VERSION, **state}, file))
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Read a netspec checkpoint safely; CheckpointError says what is wrong with a bad one."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}", "give the checkpoint.pt that `netspec train` wrote in --out")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CheckpointError(f"{path}: refusing to load: it holds Python objects besides tensors and plain "
+                              f"values, which could run code ({str(error).splitlines()[0]})",
+                              "load only checkpoints written by `netspec train`") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"{path}: expected a checkpoint written by `netspec train`; the file is truncated "
+                              f"or corrupt ({str(error).splitlines()[0]})",
+                              "use an intact copy, or train again") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: expected a netspec checkpoint; this is some other file "
+                              "(a bare state_dict or another tool's checkpoint)")
+    if state.get("version") != VERSION:
+        raise CheckpointError(f"{path}: expected checkpoint format version {VERSION}; got {state.get('version')}")
+    return state
+
+
+def load_model_weights(model, state: dict, path: Path) -> None:
+    """Load the checkpoint's weights into `model`, or say which tensors do not fit the spec."""
+    expected = model.state_dict()
+    given = state.get("model", {})
+    missing = [key for key in expected if key not in given]
+    unexpected = [key for key in given if key not in expected]
+    reshaped = [f"{key} {list(given[key].shape)} (spec: {list(value.shape)})"
+                for key, value in expected.items() if key in given and given[key].shape != value.shape]
+    if missing or unexpected or reshaped:
+        problems = [f"{label}: {', '.join(items[:4])}{' ...' if len(items) > 4 else ''}"
+                    for label, items in (("missing", missing), ("not in the spec", unexpected),
+                                         ("other shape", reshaped)) if items]
+        raise CheckpointError(f"{path}: the checkpoint does not fit this spec's network "
+                              f"(it was saved for '{state.get('spec_name', '?')}'); " + "; ".join(problems),
+                              "pass the spec the checkpoint was trained from")
+    model.load_state_dict(given)
+
+
+def check_writable(out: Path) -> None:
+    """Create --out and prove a file can be written there, before any training time is spent."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomically(out / ".write-test", b"ok")
+        (out / ".write-test").unlink()
+    except OSError as error:
+        raise TrainError(f"cannot write to --out {out}: {error.strerror or error}",
+                         "choose a folder you can write to, or free some disk space") from None

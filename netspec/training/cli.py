@@ -1,0 +1,152 @@
+"""`netspec train`, `netspec eval` and `netspec predict`: thin click layers over netspec.train/evaluate/predict.
+
+Importing this module does not import torch; each command imports it when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+
+import click
+
+from ..diagnostics import SpecError
+from ..train_config import Schedule, TrainConfig
+from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, TrainError
+from .settings import DATASETS, DEVICES
+
+EXIT_CODES = """
+\b
+Exit status: 0 done; 1 bad spec, data, checkpoint or --out; 2 usage error;
+3 the loss became NaN or infinite (the last good checkpoint is kept);
+4 out of device memory; 130 stopped by Ctrl-C, 143 stopped by SIGTERM
+(both after finishing the step and writing a checkpoint: continue with --resume;
+a second Ctrl-C aborts at once without one)."""
+
+
+@contextmanager
+def _reported():
+    """Errors the user can fix become a message and an exit code, never a traceback."""
+    try:
+        yield
+    except SpecError as error:
+        click.echo(error.render(), err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except TrainError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)
+
+
+dataset_option = click.option("--dataset", type=click.Choice(DATASETS),
+                              help="mnist, fashion-mnist or cifar10 (found in --data-dir, known places, or downloaded).")
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
+                               help="Folder with the dataset files (MNIST IDX files, gzipped or not; "
+                                    "cifar-10-batches-py); downloads go here.")
+device_option = click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES),
+                             help="auto picks CUDA, then MPS, then the CPU.")
+download_option = click.option("--download/--no-download", default=True, show_default=True,
+                               help="Download the dataset with torchvision when it is not found.")
+
+
+@click.command(epilog="""
+\b
+Examples:
+  netspec train specs/resnet_mini.yaml --dataset mnist --data-dir ../shared/datasets/mnist --out runs/resnet
+  netspec train specs/lenet_cifar.yaml --dataset cifar10 --epochs 20 --lr 0.01 --optimizer sgd
+  netspec train specs/alexnet_fashion.yaml --dataset fashion-mnist --limit-train 2000 --limit-test 500
+  netspec train specs/resnet_mini.yaml --dataset mnist --out runs/resnet --resume   # after Ctrl-C or a crash
+\b
+Settings come from the spec's `train:` section; the flags above override them.
+--out receives checkpoint.pt (after every epoch), metrics.jsonl (one JSON object per
+epoch), curves.png (loss and accuracy) and evaluation.json (per-class accuracy and
+confusion matrix of the final network).""" + EXIT_CODES)
+@click.argument("spec", type=click.Path(dir_okay=False))
+@dataset_option
+@data_dir_option
+@click.option("--epochs", type=click.IntRange(min=1), help="Passes over the training set.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Images per step (per device).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate (one-cycle: the peak).")
+@click.option("--optimizer", type=click.Choice(TrainConfig.model_fields["optimizer"].annotation.__args__),
+              help="sgd (momentum, nesterov from the spec), adam or adamw.")
+@click.option("--schedule", type=click.Choice(Schedule.model_fields["kind"].annotation.__args__),
+              help="Learning-rate schedule; its other keys come from the spec.")
+@device_option
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder  [default: runs/<spec name>]")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seeds weights, shuffling and augmentation.")
+@click.option("--limit-train", type=click.IntRange(min=1), help="Train on the first N training images only.")
+@click.option("--limit-test", type=click.IntRange(min=1), help="Evaluate on the first N test images only.")
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the network (pays off on GPUs).")
+@download_option
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def train(spec, dataset, data_dir, epochs, batch_size, lr, optimizer, schedule, device, out, resume, seed,
+          limit_train, limit_test, compile_, download, quiet):
+    """Train the network SPEC describes on a dataset; checkpoint, log and plot every epoch."""
+    from . import run
+
+    if dataset is None:
+        raise click.UsageError("Missing option '--dataset' (one of: " + ", ".join(DATASETS) + ").")
+    with _reported():
+        result = run.train(spec, dataset, data_dir=data_dir, epochs=epochs, batch_size=batch_size, lr=lr,
+                           optimizer=optimizer, schedule=schedule, device=device, out=out, resume=resume, seed=seed,
+                           limit_train=limit_train, limit_test=limit_test, compile=compile_, download=download,
+                           progress=not quiet)
+    if result.stopped_by:
+        sys.exit(EXIT_INTERRUPTED if result.stopped_by == "SIGINT" else EXIT_TERMINATED)
+    click.echo(f"test accuracy {result.test_acc:.2%}; wrote {result.out}/"
+               "{checkpoint.pt, metrics.jsonl, curves.png, evaluation.json}")
+
+
+@click.command("eval", epilog="""
+\b
+Examples:
+  netspec eval specs/resnet_mini.yaml runs/resnet/checkpoint.pt --data-dir ../shared/datasets/mnist
+  netspec eval specs/resnet_mini.yaml runs/resnet/checkpoint.pt --json > evaluation.json
+\b
+Exit status: 0 done; 1 bad spec, data or checkpoint; 2 usage error.""")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@dataset_option
+@data_dir_option
+@device_option
+@click.option("--batch-size", default=512, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit-test", type=click.IntRange(min=1), help="Evaluate on the first N test images only.")
+@download_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate(spec, checkpoint, dataset, data_dir, device, batch_size, limit_test, download, as_json):
+    """Test accuracy, per-class accuracy and confusion matrix of CHECKPOINT (default dataset: the one it trained on)."""
+    from . import inference
+
+    with _reported():
+        result = inference.evaluate(spec, checkpoint, dataset, data_dir=data_dir, device=device,
+                                    batch_size=batch_size, limit_test=limit_test, download=download)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.render())
+
+
+@click.command(epilog="""
+\b
+Examples:
+  netspec predict specs/resnet_mini.yaml runs/resnet/checkpoint.pt digit.png
+  netspec predict specs/lenet_cifar.yaml runs/lenet/checkpoint.pt photos/*.jpg --top 5 --json
+\b
+Images are converted to the network's channels, resized to its input and
+normalised as in training. Exit status: 0 done; 1 bad spec, checkpoint or image.""")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--top", "top_k", default=3, show_default=True, type=click.IntRange(min=1), help="Classes per image.")
+@device_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per image.")
+def predict(spec, checkpoint, images, top_k, device, as_json):
+    """The most likely classes, with probabilities, for each image file."""
+    from . import inference
+
+    with _reported():
+        results = inference.predict(spec, checkpoint, images, top_k=top_k, device=device)
+    if as_json:
+        rows = [{"image": str(r.path), "top": [{"class": c, "probability": p} for c, p in r.top]} for r in results]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for result in results:
+        click.echo(f"{result.path}: " + ", ".join(f"{name} {probability:.1%}" for name, probability in result.top))

@@ -1,0 +1,95 @@
+"""`netspec.evaluate` and `netspec.predict`: use a trained checkpoint on a test set or on image files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..check import Report, check
+from ..spec import Spec
+from .checkpoint import load_checkpoint, load_model_weights
+from .data import load_dataset
+from .errors import TrainError
+from .loop import evaluate as evaluate_model
+from .metrics import Evaluation
+from .pipeline import Preprocess
+from .run import build_model, check_input_shape
+from .runtime import Runtime, single_process
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The `top` (class name, probability) pairs for one image, most likely first."""
+
+    path: Path
+    top: list[tuple[str, float]]
+
+
+def evaluate(spec: Spec | str | Path, checkpoint: str | Path, dataset: str | None = None, *,
+             data_dir: str | Path | None = None, device: str = "auto", batch_size: int = 512,
+             limit_test: int | None = None, download: bool = True) -> Evaluation:
+    """Test accuracy, per-class accuracy and confusion matrix of a checkpoint on its dataset's test split.
+
+    >>> result = netspec.evaluate("specs/resnet_mini.yaml", "runs/resnet/checkpoint.pt",
+    ...                           data_dir="../shared/datasets/mnist")
+    >>> print(result.render())        # accuracy, per-class table, confusion matrix
+    """
+    report, model, state, runtime = _load_trained(spec, checkpoint, device)
+    name = dataset or state["settings"]["dataset"]
+    data = load_dataset(name, Path(data_dir) if data_dir else None, download).limited(None, limit_test)
+    size = check_input_shape(report, data, state["settings"]["config"].get("resize"))
+    data = data.to(runtime.device)
+    preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), size)
+    return evaluate_model(model, data.test_images, data.test_labels, preprocess, batch_size, data.classes, runtime)
+
+
+def predict(spec: Spec | str | Path, checkpoint: str | Path, images: Sequence[str | Path], *, top_k: int = 3,
+            device: str = "auto") -> list[Prediction]:
+    """The `top_k` most likely classes, with probabilities, for each image file (PNG, JPEG, ...).
+
+    Images are converted to the spec's channels (grey or RGB), resized to its input
+    size and normalised as in training.
+
+    >>> netspec.predict("specs/resnet_mini.yaml", "runs/resnet/checkpoint.pt", ["seven.png"])
+    [Prediction(path=PosixPath('seven.png'), top=[('7', 0.998), ('1', 0.001), ('2', 0.0004)])]
+    """
+    report, model, state, runtime = _load_trained(spec, checkpoint, device)
+    channels, height, width = report.graph.input_shape
+    preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), (height, width))
+    batch = torch.cat([preprocess(_read_image(Path(path), channels).to(runtime.device)) for path in images])
+    with torch.inference_mode(), runtime.autocast():
+        probabilities = torch.softmax(model.eval()(batch).float(), dim=1).cpu()
+    classes = state["classes"]
+    best = probabilities.topk(min(top_k, len(classes)), dim=1)
+    return [Prediction(Path(path), [(classes[i], p) for p, i in zip(values.tolist(), indices.tolist())])
+            for path, values, indices in zip(images, best.values, best.indices)]
+
+
+def _load_trained(spec, checkpoint, device: str) -> tuple[Report, torch.nn.Module, dict, Runtime]:
+    report = check(spec).raise_for_errors()
+    state = load_checkpoint(Path(checkpoint))
+    runtime = single_process(device)
+    model = build_model(report, runtime)
+    load_model_weights(model, state, Path(checkpoint))
+    return report, model, state, runtime
+
+
+def _read_image(path: Path, channels: int) -> torch.Tensor:
+    """One image file as uint8 [1, C, H, W] with the network's channel count."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+    except (OSError, UnidentifiedImageError) as error:
+        raise TrainError(f"cannot read image {path}: {error}", "give PNG, JPEG or other files Pillow opens") from None
+    if channels not in (1, 3):
+        raise TrainError(f"expected a network taking 1 (grey) or 3 (RGB) channels to read images; "
+                         f"this one takes {channels}")
+    tensor = torch.from_numpy(pixels.copy())
+    tensor = tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1)
+    return tensor[None]

@@ -1,0 +1,102 @@
+"""Whole-batch preprocessing on the device: order, shard, crop, flip, resize, normalise.
+
+No per-sample PIL work and no worker processes: the dataset is one uint8 tensor on
+the device, a batch is one gather from it, and every transform is a tensor op over
+the whole batch. Randomness comes from generators seeded by (seed, epoch, step), so
+any step of any epoch can be reproduced exactly, which is what makes resume exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from ..train_config import Augment
+from .runtime import Runtime
+
+
+def channel_stats(images: torch.Tensor, chunk: int = 8192) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of uint8 images [N, C, H, W], as fractions of 255."""
+    total = torch.zeros(images.shape[1], dtype=torch.float64, device=images.device)
+    squares = torch.zeros_like(total)
+    for start in range(0, len(images), chunk):
+        part = images[start:start + chunk].to(torch.float64) / 255
+        total += part.sum(dim=(0, 2, 3))
+        squares += (part * part).sum(dim=(0, 2, 3))
+    count = images.numel() // images.shape[1]
+    mean = total / count
+    std = (squares / count - mean * mean).clamp_min(1e-12).sqrt()
+    return mean.tolist(), std.tolist()
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """uint8 [B, C, H, W] -> the float32 channels_last batch the network takes."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    size: tuple[int, int] | None = None  # resize to (height, width)
+    augment: Augment = Augment()
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        x = images.float()
+        if generator is not None and self.augment.random_crop_padding:
+            x = random_crop(x, self.augment.random_crop_padding, generator)
+        if generator is not None and self.augment.horizontal_flip:
+            flip = torch.rand(len(x), generator=generator, device=x.device) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        if self.size is not None and tuple(x.shape[2:]) != self.size:
+            shrinking = self.size[0] < x.shape[2] or self.size[1] < x.shape[3]
+            x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False, antialias=shrinking)
+        scale = torch.tensor([1 / (255 * s) for s in self.std], device=x.device).view(1, -1, 1, 1)
+        shift = torch.tensor([m / s for m, s in zip(self.mean, self.std)], device=x.device).view(1, -1, 1, 1)
+        return (x * scale - shift).contiguous(memory_format=torch.channels_last)
+
+
+def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
+    """Zero-pad by `padding` and cut each image back to its size at its own random offset."""
+    batch, _, height, width = x.shape
+    padded = F.pad(x, (padding,) * 4).permute(0, 2, 3, 1)  # [B, H+2p, W+2p, C]
+    offsets = torch.randint(0, 2 * padding + 1, (2, batch), generator=generator, device=x.device)
+    rows = offsets[0, :, None] + torch.arange(height, device=x.device)
+    cols = offsets[1, :, None] + torch.arange(width, device=x.device)
+    picked = padded[torch.arange(batch, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return picked.permute(0, 3, 1, 2)
+
+
+class EpochBatches:
+    """The batches of one training epoch for this rank: a shuffled, sharded, augmented pass over the data."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int, epoch: int,
+                 runtime: Runtime, preprocess: Preprocess):
+        device = images.device
+        self.generator = torch.Generator(device=device)
+        self.seed, self.epoch = seed, epoch
+        self.generator.manual_seed(_mix(seed, epoch, -1))
+        order = torch.randperm(len(images), generator=self.generator, device=device)
+        self.order = runtime.shard(order)
+        self.images, self.labels, self.batch_size, self.preprocess = images, labels, batch_size, preprocess
+
+    def __len__(self) -> int:
+        return -(-len(self.order) // self.batch_size)
+
+    def from_step(self, start: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+        """(step, inputs, labels) from `start` on; step k is the same whichever step the pass started at."""
+        for step in range(start, len(self)):
+            index = self.order[step * self.batch_size:(step + 1) * self.batch_size]
+            self.generator.manual_seed(_mix(self.seed, self.epoch, step))
+            yield step, self.preprocess(self.images[index], self.generator), self.labels[index]
+
+
+def test_batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int,
+                 preprocess: Preprocess) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    for start in range(0, len(images), batch_size):
+        yield preprocess(images[start:start + batch_size]), labels[start:start + batch_size]
+
+
+def _mix(seed: int, epoch: int, step: int) -> int:
+    """A distinct generator seed per (seed, epoch, step), within the 63 bits manual_seed takes."""
+    return (seed * 1_000_003 + epoch * 100_003 + step + 1) % (2**63)
