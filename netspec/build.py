@@ -53,7 +53,25 @@ def build_graph(graph: Graph) -> "nn.Module":
             values[node.index] = code.call_module(node.module_name, (args,) if REGISTRY[node.kind].merges else
                                                   tuple(args))
     code.output(values[graph.output])
-    return fx.GraphModule(modules, code, class_name=_class_name(graph.name))
+    network = fx.GraphModule(modules, code, class_name=_class_name(graph.name))
+    _order_like_spec(network, list(modules))
+    return network
+
+
+def _order_like_spec(network: "nn.Module", names_in_spec_order: list[str]) -> None:
+    """Put every submodule list in spec order, so named_parameters() and print() read top to bottom.
+
+    fx installs modules shallowest first, which would list conv1, conv2, fc before the blocks.
+    """
+    rank: dict[str, int] = {}
+    for position, name in enumerate(names_in_spec_order):
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):
+            rank.setdefault(".".join(parts[:depth]), position)
+    for prefix, module in network.named_modules():
+        children = module._modules
+        qualified = {key: f"{prefix}.{key}" if prefix else key for key in children}
+        module._modules = {key: children[key] for key in sorted(children, key=lambda k: rank[qualified[k]])}
 
 
 def _class_name(name: str) -> str:

@@ -298,7 +298,8 @@ class Expander:
         out = self.sequence(block.layers.items, source, inner, f"{path}.{block.name}", prefix + ".",
                             (*stack, block.name))
         node = Node(len(self.graph.nodes), BLOCK, path, (out,), self.graph.nodes[out].out_shape,
-                    mark=form.fields.mark, label=block.name, receptive_field=self.graph.nodes[out].receptive_field)
+                    mark=form.fields.mark, label=block.name, receptive_field=self.graph.nodes[out].receptive_field,
+                    module_name=prefix)  # the instance's name: its layers' common prefix; no module of its own
         self.jumps[node.index] = self.jumps.get(out, 1)
         return self.add(node)
 

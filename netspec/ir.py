@@ -24,7 +24,7 @@ class Node:
     path: str  # e.g. "layers[3].branches.branch5x5[1]"
     inputs: tuple[int, ...]
     out_shape: Shape | None  # None when an error upstream left it unknown
-    module_name: str | None = None  # dotted attribute path of the built module; None: no module
+    module_name: str | None = None  # dotted attribute path in the built module (a block: its instance prefix)
     layer: Any = None  # the validated LayerSchema, expressions evaluated
     in_shapes: tuple[Shape, ...] = ()
     params: int = 0

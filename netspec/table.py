@@ -17,13 +17,13 @@ def human_bytes(count: int) -> str:
 
 def render_table(report: Report) -> str:
     graph = report.graph
-    rows = [("path", "kind", "output", "params", "MACs", "RF")]
+    rows = [("path", "module", "kind", "output", "params", "MACs", "RF")]
     for node in graph.layers:
         kind = f"block {node.label}" if node.label else node.kind
-        rows.append((node.path, kind, fmt_shape(node.out_shape), f"{node.params:,}", f"{node.macs:,}",
+        rows.append((node.path, node.module_name or "", kind, fmt_shape(node.out_shape), f"{node.params:,}", f"{node.macs:,}",
                      str(node.receptive_field or "")))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    align = ["<", "<", "<", ">", ">", ">"]
+    align = ["<", "<", "<", "<", ">", ">", ">"]
     lines = ["  ".join(f"{cell:{a}{w}}" for cell, a, w in zip(row, align, widths)).rstrip() for row in rows]
     lines.insert(1, "-" * len(lines[0]))
     lines.append("-" * len(lines[0]))
