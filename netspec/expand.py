@@ -14,7 +14,8 @@ from .diagnostics import DiagnosticSink, Mark, nearest
 from .ir import BLOCK, INPUT, Graph, Node
 from .kinds import REGISTRY, Notes, ShapeError
 from .expr import UNRESOLVED
-from .spec import NAME, REQUIRED, Spec, evaluate_value
+from .names import name_problem
+from .spec import REQUIRED, Spec, evaluate_value
 from .validation import validate_into
 from .yamlsrc import YMap, YNode, YScalar, YSeq, to_plain
 
@@ -163,8 +164,10 @@ class Expander:
         if node is None:
             return None
         value = node.value if isinstance(node, YScalar) else None
-        if not isinstance(value, str) or not NAME.fullmatch(value) or value == "input":
-            self.sink.error("layer.name", f"name: expected an identifier (letters, digits, _); got {to_plain(node)!r}",
+        problem = name_problem(value) or ("a name other than 'input' (the input's own name)" if value == "input"
+                                          else None)
+        if problem:
+            self.sink.error("layer.name", f"name: expected {problem}; got {to_plain(node)!r}",
                             node.mark, path, "names become attribute names of the built module, e.g. `conv1`")
             return None
         return value
@@ -258,6 +261,11 @@ class Expander:
             return [self.resolve(to_plain(n), scope, form, "inputs", path, n.mark) for n in names]
         if isinstance(branches, YMap):
             labelled = list(branches.items.items())
+            for label, _ in labelled:
+                if name_problem(label):
+                    self.sink.error("merge.label", f"branch label: expected {name_problem(label)}; got '{label}'",
+                                    branches.key_mark(label), path, "labels name the branch's submodule, "
+                                                                    "e.g. `branch3x3`")
         elif isinstance(branches, YSeq):
             labelled = [(str(i), item) for i, item in enumerate(branches.items)]
         else:
