@@ -71,7 +71,8 @@ def _order_like_spec(network: "nn.Module", names_in_spec_order: list[str]) -> No
     for prefix, module in network.named_modules():
         children = module._modules
         qualified = {key: f"{prefix}.{key}" if prefix else key for key in children}
-        module._modules = {key: children[key] for key in sorted(children, key=lambda k: rank[qualified[k]])}
+        # a built module's own children (global_avgpool's Sequential) are not in the spec: they keep their order
+        module._modules = {key: children[key] for key in sorted(children, key=lambda k: rank.get(qualified[k], 0))}
 
 
 def _class_name(name: str) -> str:

@@ -24,7 +24,7 @@ def validate_into(model: type[BaseModel], data: dict, where: YMap | None, sink: 
         return model.model_validate(data)
     except ValidationError as exc:
         reported = {key for key, value in data.items() if _unresolved(value)}
-        for field, errors in _group_by_field(exc.errors()).items():
+        for field, errors in _group_by_field(exc.errors(), data).items():
             if not field or field[0] not in reported:
                 _report(model, field, errors, data, where, sink, path, mark, what, names_in_scope)
         return None
@@ -34,28 +34,69 @@ def _unresolved(value: Any) -> bool:
     return value is UNRESOLVED or (isinstance(value, list) and any(item is UNRESOLVED for item in value))
 
 
-def _group_by_field(errors: list[dict]) -> dict[tuple, list[dict]]:
-    """One report per field: a union type's several errors become one 'expected A or B'."""
+def _group_by_field(errors: list[dict], data: dict) -> dict[tuple, list[dict]]:
+    """One report per field: a union type's several errors become one 'expected A or B'.
+
+    A field is the part of an error's location that exists in the data: a nested
+    section's field (`schedule.kind`) stays itself, a union's member tags are dropped.
+    """
     grouped: dict[tuple, list[dict]] = {}
     for error in errors:
-        grouped.setdefault(tuple(error["loc"][:1]), []).append(error)
+        field = tuple(error["loc"]) if error["type"] == "missing" else _data_path(error["loc"], data)
+        grouped.setdefault(field, []).append(error)
     return grouped
 
 
+def _data_path(loc: tuple, data: Any) -> tuple:
+    path, value = [], data
+    for part in loc:
+        if isinstance(value, dict) and part in value or (
+                isinstance(value, list) and isinstance(part, int) and part < len(value)):
+            path.append(part)
+            value = value[part]
+        else:
+            break
+    return tuple(path) if path else tuple(loc[:1])
+
+
+def _value_at(data: Any, field: tuple) -> Any:
+    for part in field:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _owner(model, field: tuple):
+    """The (possibly nested) model whose field is the last part of `field`."""
+    for part in field[:-1]:
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
 def _report(model, field, errors, data, where, sink, path, mark, what, names_in_scope) -> None:
-    name = field[0] if field else None
+    owner = _owner(model, field) if field else model
+    name = field[-1] if field else None
+    section = ".".join([what, *map(str, field[:-1])])
     at = _mark_of(where, field, mark, errors[0]["type"] == "extra_forbidden")
-    value = data.get(name) if isinstance(name, str) else None
+    value = _value_at(data, field) if field else None
     kind = errors[0]["type"]
     if kind == "extra_forbidden":
-        known = [f.alias or key for key, f in model.model_fields.items()]
+        known = [f.alias or key for key, f in owner.model_fields.items()] if owner else []
         guess = nearest(str(name), known)
-        hint = f"did you mean '{guess}'?" if guess else f"known fields: {', '.join(known)}"
-        sink.error("schema.unknown_field", f"{what}: unknown field '{name}'", at, path, hint)
+        hint = f"did you mean '{guess}'?" if guess else f"known fields: {', '.join(known)}" if known else None
+        sink.error("schema.unknown_field", f"{section}: unknown field '{name}'", at, path, hint)
     elif kind == "missing":
-        sink.error("schema.missing_field", f"{what}: missing required field '{name}'", at, path,
-                   f"add `{name}: ...` ({_describe(model, name)})")
+        sink.error("schema.missing_field", f"{section}: missing required field '{name}'", at, path,
+                   f"add `{name}: ...` ({_describe(owner, name)})")
     else:
+        name = ".".join(map(str, field))
         expected = " or ".join(dict.fromkeys(_expected(error) for error in errors))
         wants_bool = any(error["type"].startswith("bool") for error in errors)
         sink.error("schema.type", f"{name}: expected {expected}; got {_show(value)}", at, path,
@@ -89,7 +130,7 @@ def _type_hint(value: Any, names_in_scope, wants_bool: bool) -> str | None:
 
 
 def _describe(model, name) -> str:
-    field = model.model_fields.get(name)
+    field = model.model_fields.get(name) if model is not None else None
     return field.description if field is not None and field.description else "see `netspec schema`"
 
 
