@@ -71,8 +71,9 @@ def read_spec(source: str, sink: DiagnosticSink, *, text: str | None = None) -> 
     if root is None:
         return Spec(name="?", input_shape=(), layers=YSeq([], Mark(1, 1)), file=source, source=text)
     if not isinstance(root, YMap):
-        sink.error("spec.not_mapping", "expected a mapping with name, input and layers at the top of the spec; "
-                   f"got a {type(root).__name__[1:].lower()}", root.mark)
+        got = "a list" if isinstance(root, YSeq) else f"the single value {to_plain(root)!r}"
+        sink.error("spec.not_mapping", f"expected a mapping with name, input and layers at the top of the spec; "
+                   f"got {got}", root.mark, hint="start the file with `name: my_net`")
         return Spec(name="?", input_shape=(), layers=YSeq([], root.mark), file=source, source=text)
     return _read_root(root, sink, source, text)
 
