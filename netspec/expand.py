@@ -213,12 +213,13 @@ class Expander:
         data["kind"] = kind.name
         layer = validate_into(kind.schema, data, form.fields, self.sink, path, form.fields.mark, kind.name,
                               scope.params)
-        if kind.merges:
-            inputs = self.merge_inputs(form, x, scope, path, f"{prefix}{seg}.", stack)
-        elif layer is not None and layer.from_ is not None:
-            inputs = [self.resolve(layer.from_, scope, form, "from", path)]
+        source = x
+        if layer is not None and layer.from_ is not None:
+            source = self.resolve(layer.from_, scope, form, "from", path)
+        if kind.merges and source is not None:  # branches start from `source`, like any layer's input
+            inputs = self.merge_inputs(form, source, scope, path, f"{prefix}{seg}.", stack)
         else:
-            inputs = [x]
+            inputs = [source]
         if layer is None or any(i is None for i in inputs):
             return self.unknown(x, path, form.fields.mark, tuple(i for i in inputs if i is not None))
         in_shapes = tuple(self.graph.nodes[i].out_shape for i in inputs)
@@ -254,6 +255,9 @@ class Expander:
                                                     "`inputs:` joins earlier layers by name")
             return [None]
         if refs is not None:
+            if "from" in form.fields.items:
+                self.sink.error("merge.form", f"{form.kind}: expected `from` or `inputs`, not both",
+                                form.fields.key_mark("from"), path, "list every input under `inputs:`")
             names = refs.items if isinstance(refs, YSeq) else [refs]
             if len(names) < 2:
                 self.sink.error("merge.inputs", f"{form.kind}: expected at least 2 inputs; got {len(names)}",
