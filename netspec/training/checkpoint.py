@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -68,19 +69,25 @@ def load_checkpoint(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        raise CheckpointError(f"{path}: refusing to load: it holds Python objects besides tensors and plain "
-                              f"values, which could run code ({str(error).splitlines()[0]})",
-                              "load only checkpoints written by `netspec train`") from None
+        unsafe = re.search(r"GLOBAL (\S+) was not an allowed global", str(error))
+        if unsafe:
+            raise CheckpointError(f"{path}: refusing to load: it holds a Python object ({unsafe.group(1)}) besides "
+                                  "tensors and plain values, and loading it could run code",
+                                  "load only checkpoints written by `netspec train`") from None
+        raise _corrupt(path, re.sub(r"\s+", " ", str(error).partition("WeightsUnpickler error:")[2]).strip()) from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
-        raise CheckpointError(f"{path}: expected a checkpoint written by `netspec train`; the file is truncated "
-                              f"or corrupt ({str(error).splitlines()[0]})",
-                              "use an intact copy, or train again") from None
+        raise _corrupt(path, str(error).splitlines()[0] if str(error) else type(error).__name__) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: expected a netspec checkpoint; this is some other file "
                               "(a bare state_dict or another tool's checkpoint)")
     if state.get("version") != VERSION:
         raise CheckpointError(f"{path}: expected checkpoint format version {VERSION}; got {state.get('version')}")
     return state
+
+
+def _corrupt(path: Path, reason: str) -> CheckpointError:
+    return CheckpointError(f"{path}: expected a checkpoint written by `netspec train`; the file is truncated or "
+                           f"corrupt ({reason.split('. ')[0] or 'unreadable'})", "use an intact copy, or train again")
 
 
 def load_model_weights(model, state: dict, path: Path) -> None:

@@ -211,9 +211,9 @@ class _Run:
                "seconds": round(seconds, 3), "images_per_second": round(seen / max(seconds, 1e-9), 1)}
         self.history.append(row)
         self._save(epoch + 1, EpochState.fresh(torch.device("cpu")), 0.0)
-        if self.runtime.is_main:
-            write_metrics(self.settings.out, self.history)
+        if self.runtime.is_main:  # metrics.jsonl last: a new line means everything of that epoch is on disk
             plot_curves(self.settings.out, self.history, f"{self.report.spec.name} on {self.settings.dataset}")
+            write_metrics(self.settings.out, self.history)
         self.progress.end_epoch(f"epoch {epoch + 1}/{self.config.epochs}: train loss {row['train_loss']:.4f} "
                                 f"acc {row['train_acc']:.2%} | test loss {row['test_loss']:.4f} "
                                 f"acc {row['test_acc']:.2%} | {seconds:.1f} s, {row['images_per_second']:,.0f} img/s")

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import torch
 
 from .errors import TrainError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,29 @@ class Runtime:
     def sum_across_ranks(self, counters: torch.Tensor) -> torch.Tensor:
         """Counters (loss sums, correct counts) summed over every rank; a single process has them all."""
         return counters
+
+    def describe(self, batch_size: int) -> str:
+        """Where the run executes, for the line printed at its start."""
+        return str(self.device)
+
+    def data_parallel(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The module a training step runs: in a single process, the model itself."""
+        return model
+
+    def from_main(self, work: Callable[[], T]) -> T:
+        """`work()` done once, by the main rank, its result (or TrainError) shared with every rank."""
+        return work()
+
+    def first_signal(self, received: str | None) -> str | None:
+        """The stop signal any rank received (every rank must stop after the same step)."""
+        return received
+
+    def agreed_weights(self, model: torch.nn.Module) -> str | None:
+        """A digest of the weights every rank holds; None when there are no other ranks to compare with."""
+        return None
+
+    def close(self) -> None:
+        """Leave the process group, if this runtime joined one."""
 
     def autocast(self):
         """bf16 autocast on CUDA (tensor cores, no loss scaling needed); full float32 elsewhere."""

@@ -1,0 +1,73 @@
+"""Reading datasets: IDX (gzipped or raw), CIFAR-10 python batches, known places, the missing-data message."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+
+import pytest
+import torch
+
+from netspec.training.data import _ArrayUnpickler, load_dataset, read_idx
+from netspec.training.errors import DataNotFound, TrainError
+
+from .conftest import MNIST_SAMPLE, write_cifar_folder
+
+
+def test_gzipped_and_raw_idx_files_read_the_same(tmp_path):
+    for path in MNIST_SAMPLE.glob("*.gz"):
+        (tmp_path / path.stem).write_bytes(gzip.decompress(path.read_bytes()))
+    zipped, raw = load_dataset("mnist", MNIST_SAMPLE, download=False), load_dataset("mnist", tmp_path, download=False)
+    assert zipped.train_images.shape == (1200, 1, 28, 28) and zipped.train_images.dtype == torch.uint8
+    assert zipped.test_images.shape == (400, 1, 28, 28)
+    assert torch.equal(zipped.train_images, raw.train_images) and torch.equal(zipped.test_labels, raw.test_labels)
+    assert zipped.train_labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]  # MNIST's well-known first labels
+
+
+def test_torchvision_layout_is_found_under_the_data_dir(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for path in MNIST_SAMPLE.glob("*.gz"):
+        (raw / path.name).write_bytes(path.read_bytes())
+    assert len(load_dataset("mnist", tmp_path, download=False).train_images) == 1200
+
+
+def test_truncated_idx_file_is_a_clear_error(tmp_path):
+    data = gzip.decompress((MNIST_SAMPLE / "t10k-images-idx3-ubyte.gz").read_bytes())
+    (tmp_path / "cut").write_bytes(data[:1000])
+    with pytest.raises(TrainError, match=r"expected 313,616 bytes for shape \[400, 28, 28\]; got 1,000"):
+        read_idx(tmp_path / "cut")
+    (tmp_path / "text").write_bytes(b"hello world")
+    with pytest.raises(TrainError, match="expected an IDX file"):
+        read_idx(tmp_path / "text")
+
+
+def test_cifar_batches_are_read_as_uint8_images(tmp_path):
+    write_cifar_folder(tmp_path, per_batch=8)
+    data = load_dataset("cifar10", tmp_path, download=False)
+    assert data.train_images.shape == (40, 3, 32, 32) and data.test_images.shape == (8, 3, 32, 32)
+    assert data.classes[0] == "airplane" and data.train_labels.dtype == torch.int64
+
+
+def test_cifar_reader_refuses_pickles_that_would_run_code(tmp_path):
+    class Exploit:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    path = tmp_path / "evil"
+    path.write_bytes(pickle.dumps({b"data": Exploit(), b"labels": []}))
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load builtins.print"):
+        _ArrayUnpickler(path.open("rb"), encoding="bytes").load()
+
+
+def test_missing_data_says_where_it_looked_and_how_to_fix_it(tmp_path, monkeypatch):
+    def offline(name, root):
+        raise OSError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr("netspec.training.data._download", offline)
+    with pytest.raises(DataNotFound) as caught:
+        load_dataset("mnist", tmp_path / "empty")
+    text = str(caught.value)
+    assert str(tmp_path / "empty") in text and str(tmp_path / "empty" / "MNIST" / "raw") in text
+    assert "download: failed (OSError: [Errno -2] Name or service not known)" in text
+    assert "hint: pass --data-dir DIR where DIR holds the four IDX files (train-images-idx3-ubyte.gz" in text

@@ -1,0 +1,107 @@
+"""Killed, interrupted and terminated runs: checkpoints survive, and a resumed run ends exactly like an uninterrupted one."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import netspec
+
+from .conftest import MNIST_SAMPLE, SPECS
+
+pytestmark = pytest.mark.slow
+RUN = dict(epochs=3, batch_size=16, seed=7, device="cpu")  # ~75 steps an epoch: long enough to hit mid-epoch
+TIMING = {"seconds", "images_per_second"}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("reference") / "run"
+    result = netspec.train(str(SPECS / "resnet_mini.yaml"), "mnist", data_dir=MNIST_SAMPLE, out=out, progress=False,
+                           **RUN)
+    return result.history, torch.load(result.checkpoint, weights_only=True)["model"]
+
+
+def start(out, env, *extra):
+    command = [sys.executable, "-m", "netspec", "train", str(SPECS / "resnet_mini.yaml"), "--dataset", "mnist",
+               "--data-dir", str(MNIST_SAMPLE), "--out", str(out), *extra]
+    for key, value in RUN.items():
+        command += [f"--{key.replace('_', '-')}", str(value)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_into_second_epoch(process, out) -> None:
+    """Return a while after epoch 1 is on disk, part-way through epoch 2 (metrics.jsonl is written last)."""
+    metrics, deadline = out / "metrics.jsonl", time.monotonic() + 180
+    while not (metrics.exists() and metrics.read_text().strip()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.3 * json.loads(metrics.read_text().splitlines()[0])["seconds"])
+
+
+def assert_same_run(out, uninterrupted) -> None:
+    history, weights = uninterrupted
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [{k: v for k, v in row.items() if k not in TIMING} for row in rows] == \
+           [{k: v for k, v in row.items() if k not in TIMING} for row in history]
+    resumed = torch.load(out / "checkpoint.pt", weights_only=True)["model"]
+    assert resumed.keys() == weights.keys() and all(torch.equal(resumed[k], weights[k]) for k in weights)
+
+
+def test_sigkill_in_the_second_epoch_then_resume_ends_like_the_uninterrupted_run(tmp_path, subprocess_env,
+                                                                                 uninterrupted):
+    out = tmp_path / "run"
+    process = start(out, subprocess_env)
+    wait_into_second_epoch(process, out)
+    process.kill()
+    process.communicate()
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 1  # killed before epoch 2 ended
+    saved = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert (saved["epoch"], saved["step"]) == (1, 0)
+    resumed = start(out, subprocess_env, "--resume")
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert "resuming from" in stderr and "at epoch 2" in stderr
+    assert_same_run(out, uninterrupted)
+
+
+def test_sigterm_mid_epoch_finishes_the_step_checkpoints_and_resumes_exactly(tmp_path, subprocess_env, uninterrupted):
+    out = tmp_path / "run"
+    process = start(out, subprocess_env)
+    wait_into_second_epoch(process, out)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr
+    assert "SIGTERM: stopping after this step" in stderr and "continue with --resume" in stderr
+    assert "Traceback" not in stderr
+    saved = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert saved["epoch"] == 1 and saved["step"] > 0  # part-way through epoch 2
+    resumed = start(out, subprocess_env, "--resume")
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    assert f"at epoch 2, step {saved['step'] + 1}" in stderr
+    assert_same_run(out, uninterrupted)
+
+
+def test_ctrl_c_exits_130_with_a_checkpoint_and_a_second_one_aborts(tmp_path, subprocess_env):
+    once = start(tmp_path / "once", subprocess_env)
+    wait_into_second_epoch(once, tmp_path / "once")
+    once.send_signal(signal.SIGINT)
+    _, stderr = once.communicate(timeout=120)
+    assert once.returncode == 130 and "SIGINT: stopping after this step" in stderr and "Traceback" not in stderr
+    assert torch.load(tmp_path / "once" / "checkpoint.pt", weights_only=True)["step"] > 0
+    twice = start(tmp_path / "twice", subprocess_env)
+    wait_into_second_epoch(twice, tmp_path / "twice")
+    twice.send_signal(signal.SIGINT)
+    twice.send_signal(signal.SIGINT)
+    _, stderr = twice.communicate(timeout=120)
+    assert twice.returncode == 130 and "Traceback" not in stderr
+    netspec.training.checkpoint.load_checkpoint(tmp_path / "twice" / "checkpoint.pt")  # still readable
