@@ -127,7 +127,11 @@ class Expander:
             self.sink.error("layer.block_as_kind", f"'{kind}' is a block, not a layer kind", value.mark, path,
                             f"write `block: {kind}` instead of `kind: {kind}`")
             return None
-        if not isinstance(kind, str) or not self.known_kind(kind, value.mark, path):
+        if not isinstance(kind, str):
+            self.sink.error("layer.kind", f"kind: expected a layer kind name such as conv; got {to_plain(value)!r}",
+                            value.mark, path, f"known kinds: {', '.join(sorted(REGISTRY))}")
+            return None
+        if not self.known_kind(kind, value.mark, path):
             return None
         fields = YMap({k: v for k, v in node.items.items() if k != "kind"}, node.mark, node.key_marks)
         return Form(kind, fields)
@@ -211,6 +215,8 @@ class Expander:
         kind = REGISTRY[form.kind]
         data = self.values(form, scope, path, skip=("name", "from", "branches", "inputs"))
         data["kind"] = kind.name
+        if not isinstance(data.get("name", ""), str):
+            data["name"] = UNRESOLVED  # declared_name reported it
         layer = validate_into(kind.schema, data, form.fields, self.sink, path, form.fields.mark, kind.name,
                               scope.params)
         source = x
@@ -348,10 +354,15 @@ class Expander:
         if extra:
             self.sink.error("repeat.unknown_field", f"repeat: unknown field '{sorted(extra)[0]}'",
                             form.fields.key_mark(sorted(extra)[0]), path, "repeat takes `repeat: N` and `layers:`")
-        if type(times) is not int or not 1 <= times <= self.limits.max_repeat or not isinstance(body, YSeq):
-            self.sink.error("repeat.form", f"repeat: expected `repeat: N` (1..{self.limits.max_repeat}) and a "
-                            f"`layers:` list; got repeat {times!r}", self.field_mark(form, "repeat"), path,
-                            "e.g. `{repeat: 3, layers: [{block: residual, channels: 16}]}`")
+        example = "e.g. `{repeat: 3, layers: [{block: residual, channels: 16}]}`"
+        if type(times) is not int or not 1 <= times <= self.limits.max_repeat:
+            self.sink.error("repeat.count", f"repeat: expected a whole number from 1 to {self.limits.max_repeat}; "
+                            f"got {times!r}", self.field_mark(form, "repeat"), path, example)
+            return self.unknown(x, path, form.fields.mark)
+        if not isinstance(body, YSeq):
+            got = "nothing" if body is None else repr(to_plain(body))
+            self.sink.error("repeat.layers", f"repeat: expected a `layers:` list to repeat; got {got}",
+                            self.field_mark(form, "layers"), path, example)
             return self.unknown(x, path, form.fields.mark)
         for copy in range(times):
             x = self.sequence(body.items, x, scope.child(), f"{path}.repeat[{copy}]", f"{prefix}.{copy}.", stack)
