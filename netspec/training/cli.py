@@ -56,16 +56,26 @@ Examples:
   netspec train specs/lenet_cifar.yaml --dataset cifar10 --epochs 20 --lr 0.01 --optimizer sgd
   netspec train specs/alexnet_fashion.yaml --dataset fashion-mnist --limit-train 2000 --limit-test 500
   netspec train specs/resnet_mini.yaml --dataset mnist --out runs/resnet --resume   # after Ctrl-C or a crash
+  netspec train specs/resnet_mini.yaml --dataset mnist --nproc-per-node 4   # data-parallel, 4 GPUs
+  torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint host0:29500 \\
+      -m netspec train specs/resnet_mini.yaml --dataset mnist   # on each of 2 nodes
 \b
 Settings come from the spec's `train:` section; the flags above override them.
 --out receives checkpoint.pt (after every epoch), metrics.jsonl (one JSON object per
 epoch), curves.png (loss and accuracy) and evaluation.json (per-class accuracy and
-confusion matrix of the final network).""" + EXIT_CODES)
+confusion matrix of the final network).
+\b
+Data-parallel (under torchrun, or --nproc-per-node N): one process per GPU
+(NCCL; Gloo on the CPU), each on its own shard of every epoch; --batch-size
+is per process, so a step takes N x batch images (printed at the start);
+rank 0 alone writes --out; --resume needs the same number of processes.""" + EXIT_CODES + """
+5 a process of a data-parallel run crashed or was killed (the message names its rank).""")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @dataset_option
 @data_dir_option
 @click.option("--epochs", type=click.IntRange(min=1), help="Passes over the training set.")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Images per step (per device).")
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="Images per step on each device: with N processes a step takes N x this many.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate (one-cycle: the peak).")
 @click.option("--optimizer", type=click.Choice(TrainConfig.model_fields["optimizer"].annotation.__args__),
               help="sgd (momentum, nesterov from the spec), adam or adamw.")
@@ -80,22 +90,43 @@ confusion matrix of the final network).""" + EXIT_CODES)
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the network (pays off on GPUs).")
 @download_option
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def train(spec, dataset, data_dir, epochs, batch_size, lr, optimizer, schedule, device, out, resume, seed,
-          limit_train, limit_test, compile_, download, quiet):
+@click.option("--nproc-per-node", type=click.IntRange(min=1),
+              help="Train data-parallel in N processes on this machine (one per GPU), as torchrun does.")
+@click.option("--sync-batchnorm", is_flag=True,
+              help="Data-parallel on GPUs: batchnorm statistics over all processes' batches, not each its own.")
+@click.pass_context
+def train(context, spec, dataset, data_dir, epochs, batch_size, lr, optimizer, schedule, device, out, resume, seed,
+          limit_train, limit_test, compile_, download, quiet, nproc_per_node, sync_batchnorm):
     """Train the network SPEC describes on a dataset; checkpoint, log and plot every epoch."""
-    from . import run
-
     if dataset is None:
         raise click.UsageError("Missing option '--dataset' (one of: " + ", ".join(DATASETS) + ").")
+    if nproc_per_node is not None:
+        _launch(context, nproc_per_node)
+    from . import run
+
     with _reported():
         result = run.train(spec, dataset, data_dir=data_dir, epochs=epochs, batch_size=batch_size, lr=lr,
                            optimizer=optimizer, schedule=schedule, device=device, out=out, resume=resume, seed=seed,
                            limit_train=limit_train, limit_test=limit_test, compile=compile_, download=download,
-                           progress=not quiet)
+                           progress=not quiet, sync_batchnorm=sync_batchnorm)
     if result.stopped_by:
         sys.exit(EXIT_INTERRUPTED if result.stopped_by == "SIGINT" else EXIT_TERMINATED)
+    if not result.is_main:
+        return  # rank 0 speaks for a data-parallel run
     click.echo(f"test accuracy {result.test_acc:.2%}; wrote {result.out}/"
                "{checkpoint.pt, metrics.jsonl, curves.png, evaluation.json}")
+
+
+def _launch(context: click.Context, nproc_per_node: int) -> None:
+    """This command again in `nproc_per_node` processes through torch.distributed's elastic launcher."""
+    import os
+
+    from . import distributed
+
+    if distributed.launched_by_torchrun(os.environ):
+        raise click.UsageError("--nproc-per-node starts the processes itself; under torchrun, drop it "
+                               "(torchrun's own --nproc-per-node says how many)")
+    sys.exit(distributed.launch(nproc_per_node, distributed.relaunch_arguments(context, "nproc_per_node")))
 
 
 @click.command("eval", epilog="""

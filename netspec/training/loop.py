@@ -130,10 +130,12 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, prepr
     num_classes = len(classes)
     loss_sum = torch.zeros((), dtype=torch.float64, device=images.device)
     confusion = torch.zeros(num_classes * num_classes, dtype=torch.long, device=images.device)
-    for inputs, targets in test_batches(images, labels, batch_size, preprocess):
+    mine = slice(runtime.rank, None, runtime.world_size)  # each rank scores its share; the sums cover all
+    for inputs, targets in test_batches(images[mine], labels[mine], batch_size, preprocess):
         with runtime.autocast():
             logits = model(inputs)
         loss_sum += F.cross_entropy(logits.float(), targets, reduction="sum").double()
         confusion += torch.bincount(targets * num_classes + logits.argmax(1), minlength=num_classes ** 2)
+    loss_sum, confusion = runtime.sum_across_ranks(loss_sum), runtime.sum_across_ranks(confusion)
     confusion = confusion.view(num_classes, num_classes).cpu()
     return Evaluation(loss=loss_sum.item() / max(len(images), 1), confusion=confusion.tolist(), classes=tuple(classes))

@@ -20,7 +20,8 @@ from .loop import EpochState, Schedule, Step, evaluate, make_optimizer
 from .metrics import CURVES_FILE, METRICS_FILE, Evaluation, plot_curves, write_evaluation, write_metrics
 from .pipeline import EpochBatches, Preprocess, channel_stats
 from .progress import Progress
-from .runtime import Runtime, single_process
+from .distributed import refuse_other_world_size, start_runtime
+from .runtime import Runtime
 from .settings import Settings, resolve
 
 
@@ -34,6 +35,7 @@ class TrainResult:
     evaluation: Evaluation | None
     stopped_by: str | None = None
     settings: Settings | None = field(default=None, repr=False)
+    is_main: bool = True  # False on the other ranks of a data-parallel run, which write nothing
 
     @property
     def test_acc(self) -> float | None:
@@ -56,15 +58,22 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
     """
     report = check(spec).raise_for_errors()
     settings = resolve(report.spec.train, dataset, report.spec.name, overrides)
-    progress = Progress(enabled=settings.progress)
+    runtime = start_runtime(settings.device, settings.sync_batchnorm)  # a rank of torchrun's group, or alone
+    try:
+        return _train(report, settings, runtime)
+    finally:
+        runtime.close()
+
+
+def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
+    progress = Progress(enabled=settings.progress and runtime.is_main)
     checkpoint_path = settings.out / CHECKPOINT_FILE
-    check_writable(settings.out)
-    resumed = _resume_state(checkpoint_path, settings, report)
-    runtime = single_process(settings.device)
+    resumed = runtime.from_main(lambda: _prepare_out(checkpoint_path, settings, report, runtime.world_size))
     data = load_dataset(settings.dataset, settings.data_dir, settings.download)
     data = data.limited(settings.limit_train, settings.limit_test)
     size = check_input_shape(report, data, settings.config.resize)
-    progress.note(f"{report.spec.name} on {runtime.device}: {settings.describe()}; data from {data.source}")
+    progress.note(f"{report.spec.name} on {runtime.describe(settings.config.batch_size)}: {settings.describe()}; "
+                  f"data from {data.source}")
     try:
         return _Run(report, settings, runtime, data.to(runtime.device), size, progress).go(resumed)
     except torch.OutOfMemoryError:
@@ -89,6 +98,15 @@ def check_input_shape(report: Report, data: Dataset, resize: int | None) -> tupl
                          f"{classes} classes); it outputs {list(report.graph.output_shape or ())}",
                          "end the spec with a linear layer of that many outputs")
     return size
+
+
+def _prepare_out(path: Path, settings: Settings, report: Report, world_size: int) -> dict | None:
+    """On the main rank: --out must be writable, and a checkpoint to resume must fit this run."""
+    check_writable(settings.out)
+    resumed = _resume_state(path, settings, report)
+    if resumed is not None:
+        refuse_other_world_size(resumed, path, world_size)
+    return resumed
 
 
 def _resume_state(path: Path, settings: Settings, report: Report) -> dict | None:
@@ -122,7 +140,7 @@ class _StopOnSignal:
     """First Ctrl-C or SIGTERM: finish the step, checkpoint, stop. A second Ctrl-C aborts at once."""
 
     def __init__(self, progress: Progress):
-        self.progress, self.received, self.previous = progress, None, {}
+        self.progress, self.signalled, self.received, self.previous = progress, None, None, {}
 
     def __enter__(self) -> "_StopOnSignal":
         if threading.current_thread() is threading.main_thread():
@@ -135,11 +153,16 @@ class _StopOnSignal:
             signal.signal(number, handler)
 
     def _handle(self, number: int, frame) -> None:
-        if self.received is not None and number == signal.SIGINT:
+        if self.signalled is not None and number == signal.SIGINT:
             raise KeyboardInterrupt
-        self.received = signal.Signals(number).name
-        self.progress.note(f"\n{self.received}: stopping after this step and writing a checkpoint "
+        self.signalled = signal.Signals(number).name
+        self.progress.note(f"\n{self.signalled}: stopping after this step and writing a checkpoint "
                            "(Ctrl-C again aborts without one)")
+
+    def agreed(self, runtime: Runtime) -> bool:
+        """Stop now if any rank was signalled: every rank must stop after the same step."""
+        self.received = runtime.first_signal(self.signalled)
+        return self.received is not None
 
 
 class _Run:
@@ -158,7 +181,8 @@ class _Run:
         self.mean, self.std = map(tuple, stats)
         self.size = size
         self.history: list[dict] = []
-        self.step = Step(torch.compile(self.model) if settings.compile else self.model, self.optimizer,
+        replica = runtime.data_parallel(self.model)
+        self.step = Step(torch.compile(replica) if settings.compile else replica, self.optimizer,
                          self.schedule, self.config.label_smoothing, runtime)
 
     def go(self, resumed: dict | None) -> TrainResult:
@@ -174,7 +198,7 @@ class _Run:
                                           self.config.batch_size, state.next_step)
                 started = time.perf_counter()
                 self.step.run_epoch(batches, state, lambda step, loss: self._on_step(epoch, step, loss, state),
-                                    lambda: stop.received is not None)
+                                    lambda: stop.agreed(self.runtime))
                 totals = self.runtime.sum_across_ranks(state.totals).tolist()  # the epoch's one host sync
                 seconds += time.perf_counter() - started
                 self._raise_if_diverged(epoch, state)
@@ -224,6 +248,8 @@ class _Run:
                         max(4 * self.config.batch_size, 512), self.data.classes, self.runtime)
 
     def _save(self, epoch: int, state: EpochState, seconds: float) -> None:
+        weights_sha256 = self.runtime.agreed_weights(self.model)  # every rank calls these two collectives
+        partial = self.runtime.sum_across_ranks(state.totals).cpu()  # the epoch so far, over all ranks
         if not self.runtime.is_main:
             return
         rng = {"torch": torch.get_rng_state()}
@@ -233,9 +259,10 @@ class _Run:
             "spec_name": self.report.spec.name, "spec_text": self.report.spec.source,
             "settings": settings_record(self.settings), "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.schedule.state_dict(), "rng": rng,
-            "epoch": epoch, "step": state.next_step, "partial": state.totals.cpu(), "partial_seconds": seconds,
+            "epoch": epoch, "step": state.next_step, "partial": partial, "partial_seconds": seconds,
             "history": self.history, "classes": list(self.data.classes), "mean": list(self.mean),
-            "std": list(self.std), "input_shape": list(self.report.graph.input_shape)})
+            "std": list(self.std), "input_shape": list(self.report.graph.input_shape),
+            "world_size": self.runtime.world_size, "weights_sha256": weights_sha256})
 
     def _restore(self, saved: dict) -> tuple[int, EpochState, float]:
         load_model_weights(self.model, saved, self.checkpoint_path)
@@ -247,7 +274,8 @@ class _Run:
         self.history = list(saved["history"])
         self.mean, self.std = tuple(saved["mean"]), tuple(saved["std"])
         state = EpochState.fresh(self.runtime.device)
-        state.totals = saved["partial"].to(self.runtime.device)
+        # the saved counters cover every rank: the main rank carries them on, the others restart from zero
+        state.totals = saved["partial"].to(self.runtime.device) * float(self.runtime.is_main)
         state.next_step = saved["step"]
         where = f"epoch {saved['epoch'] + 1}" + (f", step {saved['step'] + 1}" if saved["step"] else "")
         self.progress.note(f"resuming from {self.checkpoint_path} at {where}")
@@ -264,7 +292,7 @@ class _Run:
             self.progress.note(f"stopped by {stopped_by}; checkpoint written to {self.checkpoint_path}; "
                                "continue with --resume")
         return TrainResult(self.settings.out, self.checkpoint_path, self.history, evaluation, stopped_by,
-                           self.settings)
+                           self.settings, self.runtime.is_main)
 
 
 def build_model(report: Report, runtime: Runtime) -> torch.nn.Module:

@@ -33,6 +33,7 @@ class Settings:
     limit_train: int | None = None
     limit_test: int | None = None
     compile: bool = False
+    sync_batchnorm: bool = False  # data-parallel runs: batchnorm statistics over every rank's batch
     download: bool = True
     progress: bool = True  # a bar on a terminal, plain lines otherwise; False: silent
 
