@@ -25,17 +25,25 @@ VERSION = 1
 
 
 def write_atomically(path: Path, content: bytes | Callable[[IO[bytes]], None]) -> None:
-    """Write `content` (bytes, or a function writing to a file) to `path` so readers see all of it or none."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write `content` (bytes, or a function writing to a file) to `path` so readers see all of it or none.
+
+    A full disk or an unwritable folder is a TrainError; the previous file stays as it was.
+    """
+    temporary = None
     try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(descriptor, "wb") as file:
             content(file) if callable(content) else file.write(content)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    except OSError as error:
+        raise TrainError(f"cannot write {path}: {error.strerror or error}",
+                         "choose an --out you can write to, or free some disk space (earlier files are intact; "
+                         "continue with --resume)") from None
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)  # already renamed away when all went well
     _sync_directory(path.parent)
 
 
@@ -112,8 +120,8 @@ def check_writable(out: Path) -> None:
     """Create --out and prove a file can be written there, before any training time is spent."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        write_atomically(out / ".write-test", b"ok")
-        (out / ".write-test").unlink()
     except OSError as error:
         raise TrainError(f"cannot write to --out {out}: {error.strerror or error}",
-                         "choose a folder you can write to, or free some disk space") from None
+                         "choose a folder you can write to") from None
+    write_atomically(out / ".write-test", b"ok")
+    (out / ".write-test").unlink()

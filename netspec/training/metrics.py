@@ -91,7 +91,7 @@ def plot_curves(out: Path, history: list[dict], title: str) -> None:
         axis.legend()
     figure.suptitle(title)
     figure.tight_layout()
-    temporary = out / f".{CURVES_FILE}.tmp"
-    figure.savefig(temporary, dpi=100, format="png")
-    plt.close(figure)
-    temporary.replace(out / CURVES_FILE)
+    try:
+        write_atomically(out / CURVES_FILE, lambda file: figure.savefig(file, dpi=100, format="png"))
+    finally:
+        plt.close(figure)

@@ -16,7 +16,7 @@ import netspec
 from .conftest import MNIST_SAMPLE, SPECS
 
 pytestmark = pytest.mark.slow
-RUN = dict(epochs=3, batch_size=16, seed=7, device="cpu")  # ~75 steps an epoch: long enough to hit mid-epoch
+RUN = dict(epochs=2, batch_size=16, seed=7, device="cpu")  # ~75 steps an epoch: long enough to hit mid-epoch
 TIMING = {"seconds", "images_per_second"}
 
 
