@@ -79,7 +79,7 @@ def load_dataset(name: str, data_dir: Path | None = None, download: bool = True)
                 return found
             outcome = f"finished, but no readable files appeared in {root}"
         except Exception as error:  # offline, refused, disk full: all end in the same advice
-            outcome = f"failed ({type(error).__name__}: {error})"
+            outcome = f"failed ({type(error).__name__}: {' '.join(str(error).split())})"
     raise DataNotFound(_missing_message(name, places, outcome), _missing_hint(name))
 
 
