@@ -32,7 +32,7 @@ def one_thread():
 
 @pytest.fixture
 def subprocess_env():
-    """Environment for `python -m netspec` children: one thread, no network downloads needed."""
+    """Environment for `python -m netspec` children: one thread (see above), output unbuffered."""
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
