@@ -295,6 +295,14 @@ def run(ops: list, x: Shape, env: Env) -> Shape:
     return x
 
 
+def layer_lists(ops: list):
+    """`ops` and every layer list nested in it (branches, repeat bodies), outermost first."""
+    yield ops
+    for op in ops:
+        for branch in op.branches if isinstance(op, Merge) else [op.body] if isinstance(op, Repeat) else []:
+            yield from layer_lists(branch)
+
+
 def walk(ops: list):
     """Every op of a layer list, nested ones included (block bodies are walked via `Spec.all_ops`)."""
     for op in ops:
@@ -314,6 +322,7 @@ class Spec:
     blocks: dict[str, BlockDef]
     layers: list
     flow: bool = True  # one-line flow mappings for simple layers, or block style throughout
+    extra: dict = field(default_factory=dict)  # more top-level entries (the mutations' unknown or duplicate keys)
 
     def param_values(self) -> dict:
         values: dict = {}
@@ -336,7 +345,7 @@ class Spec:
             data = {**{k: data[k] for k in ("name", "input", "params")},
                     "blocks": {name: block.render() for name, block in self.blocks.items()},
                     "layers": data["layers"]}
-        return dump(data, self.flow)
+        return dump({**data, **self.extra}, self.flow)
 
 
 def dump(data: Any, flow: bool) -> str:
@@ -356,7 +365,7 @@ def dump(data: Any, flow: bool) -> str:
             return [plain(item) for item in value]
         return value
 
-    text = yaml.safe_dump(plain(data), sort_keys=False, default_flow_style=None if flow else False, width=100)
+    text = yaml.safe_dump(plain(data), sort_keys=False, default_flow_style=None if flow else False, width=10**6)
     for token, raw in raws.items():
         text = text.replace(token, raw)
     return text

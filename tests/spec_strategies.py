@@ -55,7 +55,8 @@ class Writer:
         params = {"width": self.int(1, 4), "num_classes": self.int(2, 10)}
         if self.chance(2):
             params["wide"] = Expr("2 * width", "width", lambda v: 2 * v)
-        spec = Spec(self.pick(["net", "tiny-net", "Net2"]), shape, params, self.blocks, [], flow=self.chance(2) is False)
+        spec = Spec(self.pick(["net", "tiny-net", "Net2"]), shape, params, self.blocks, [],
+                    flow=self.chance(2) is False)
         env = Env(spec.param_values(), {"input": shape})
         trunk, x = self.chain(shape, env, 0, None, False, self.int(1, 6))
         head, _ = self.head(x, env)

@@ -1,27 +1,27 @@
 """Property tests of the compiler as a whole (issue 2, item 5).
 
-- `test_valid_specs_build_exactly_what_the_checker_says`: 150 random valid specs (spec_strategies:
-  chains, concat/add branches, residual projections, parameterised blocks reused with other
-  arguments, repeats, `from:`/`inputs:` references, short forms, heads). For each: the checker
-  reports no error and the output shape the generator's own shape model expects; the built module,
-  run on a real random batch, gives every layer's checker shapes (input and output, via forward hooks
-  on the named submodules); its parameters are named after the IR's module names and add up, per
-  layer and in total, trainable or not, to the checker's counts; and torch's FLOP counter measures
-  exactly 2 x batch x the checker's MACs.
-- `test_broken_specs_get_located_diagnostics`: 300 valid specs broken on purpose (spec_mutations):
-  check() never raises, reports ok == False with the expected error at the line that holds the
-  mistake, and the diagnostics render as text and JSON.
-- `test_garbage_never_raises`: 150 truncated, garbled or random-byte inputs: check() never
-  raises, every diagnostic is well-formed, and any input that happens to stay valid builds.
+- `test_valid_specs_build_exactly_what_the_checker_says`, 150 examples: random valid specs
+  (spec_strategies: chains of every kind, concat/add branches, residuals with an identity `[]` or a
+  strided 1x1 projection, parameterised blocks reused with other arguments, repeats, `from:` and
+  `inputs:` references, short forms, parameter expressions, heads). For each, the checker reports no
+  error and the output shape of the generator's own shape model; the built module, run on a random
+  batch, gives every layer the checker's input and output shapes (forward hooks on the IR's
+  submodules); its parameters are named after the IR's module names and add up, per layer, in total
+  and trainable, to the checker's counts; torch's FLOP counter measures 2 x batch x the checker's MACs.
+- `test_broken_specs_get_located_diagnostics`, 304 examples (16 for each of the 19 mutations in
+  spec_mutations): a valid spec with one mistake. check() never raises, reports ok == False with the
+  expected error on the line that holds the mistake, and the diagnostics render as text and JSON.
+- `test_garbage_never_raises`, 150 examples: truncated or garbled specs, random text and bytes.
+  check() never raises, every diagnostic is well-formed, and an input that stays valid builds.
 
-Hypothesis is derandomized, so the examples are the same on every run; the file takes about a
-minute on a 2-core machine.
+Hypothesis is derandomized, so every run checks the same examples; the file takes about 30 s of CPU
+(75 s wall on the shared 2-core machine). Counterexamples the properties found are kept at the end
+as plain regression tests (and in test_names.py, test_expand.py).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
@@ -32,9 +32,11 @@ from torch.utils.flop_counter import FlopCounterMode
 import netspec
 from netspec.diagnostics import render_text
 from netspec.ir import BLOCK, INPUT
+from spec_mutations import MUTATIONS, broken_specs, garbage
 from spec_strategies import valid_specs
 
 BATCH = 2
+VALID_EXAMPLES, BROKEN_EXAMPLES, GARBAGE_EXAMPLES = 150, 304, 150
 PROPERTY = settings(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow,
                                                                            HealthCheck.data_too_large])
 
@@ -100,7 +102,7 @@ def assert_matches_checker(report: netspec.Report) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
-@settings(PROPERTY, max_examples=150)
+@settings(PROPERTY, max_examples=VALID_EXAMPLES)
 @given(spec=valid_specs())
 def test_valid_specs_build_exactly_what_the_checker_says(spec, workdir):
     text = spec.text()
@@ -109,3 +111,61 @@ def test_valid_specs_build_exactly_what_the_checker_says(spec, workdir):
     assert report.graph.output_shape == spec.output_shape()
     json.dumps(report.to_dict())
     assert_matches_checker(report)
+
+
+def assert_well_formed(report: netspec.Report, text: str | bytes) -> None:
+    """Every diagnostic is complete data, and renders as text and JSON without raising."""
+    line_count = (text.decode(errors="replace") if isinstance(text, bytes) else text).count("\n") + 2
+    for diagnostic in report.diagnostics:
+        assert diagnostic.severity in ("error", "warning") and diagnostic.message.strip()
+        assert (diagnostic.line is None) == (diagnostic.column is None)
+        if diagnostic.line is not None:
+            assert 1 <= diagnostic.line <= line_count and diagnostic.column >= 1
+    source = text if isinstance(text, str) else None
+    render_text(report.diagnostics, source)
+    json.dumps(report.to_dict())
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS)
+def test_broken_specs_get_located_diagnostics(mutation, workdir):
+    @settings(PROPERTY, max_examples=BROKEN_EXAMPLES // len(MUTATIONS))
+    @given(broken=broken_specs(mutation))
+    def property_holds(broken):
+        assert_diagnosed(broken, workdir)
+
+    property_holds()
+
+
+def assert_diagnosed(broken, workdir) -> None:
+    report = check_file(broken.text, workdir)
+    assert_well_formed(report, broken.text)
+    assert not report.ok, f"{broken.what}: no error for\n{broken.text}"
+    lines = broken.text.splitlines()
+    located = [d for d in report.errors if d.code.startswith(broken.codes) and d.line is not None
+               and (broken.token is None or broken.token in lines[d.line - 1])]
+    assert located, (f"{broken.what}: expected {broken.codes} on a line with {broken.token!r}; got\n"
+                     + render_text(report.diagnostics, broken.text))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+@settings(PROPERTY, max_examples=GARBAGE_EXAMPLES)
+@given(text=garbage())
+def test_garbage_never_raises(text, workdir):
+    report = check_file(text, workdir)
+    assert_well_formed(report, text)
+    if report.ok and report.graph is not None and report.params < 10**6 and report.activation_bytes < 10**7:
+        assert_matches_checker(report)  # an edit that left a valid spec must still build what was checked
+
+
+# -- regressions: the properties' shrunk counterexamples, kept as plain tests -------------------
+
+DILATED_POOL = "name: net\ninput: [1, 8, 8]\nlayers:\n- {kind: maxpool, kernel_size: 3, padding: 2, dilation: 2}\n"
+
+
+def test_dilated_pool_padding_is_limited_by_kernel_size_like_torch(workdir):
+    """The checker allowed padding up to half the dilated window; torch allows half the kernel_size."""
+    (error,) = check_file(DILATED_POOL, workdir).errors
+    assert (error.code, error.line) == ("shape.maxpool", 4)
+    assert error.message == "padding: expected at most half the kernel (3 // 2 = 1); got 2"
+    with pytest.raises(RuntimeError, match="pad should be"):
+        torch.nn.MaxPool2d(3, padding=2, dilation=2)(torch.zeros(1, 1, 8, 8))
