@@ -6,6 +6,8 @@ separate from the data so every stage can collect problems without printing.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -47,13 +49,15 @@ class DiagnosticSink:
 
     file: str | None = None
     items: list[Diagnostic] = field(default_factory=list)
+    _seen: set[Diagnostic] = field(default_factory=set, repr=False)  # O(1) de-duplication for huge inputs
 
     def add(self, severity: str, code: str, message: str, mark: Mark | None = None,
             path: str | None = None, hint: str | None = None) -> None:
         diag = Diagnostic(severity, code, _clip(message), self.file,
                           mark.line if mark else None, mark.column if mark else None,
                           path, _clip(hint) if hint else hint)
-        if diag not in self.items:
+        if diag not in self._seen:
+            self._seen.add(diag)
             self.items.append(diag)
 
     def error(self, code: str, message: str, mark: Mark | None = None,
@@ -130,7 +134,10 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
 
 def nearest(word: str, candidates) -> str | None:
     """The closest candidate by edit distance, for 'did you mean' hints."""
-    import difflib
+    return _nearest(word, tuple(sorted(candidates)))
 
-    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+
+@functools.lru_cache(maxsize=1024)  # a file with thousands of the same typo asks the same question
+def _nearest(word: str, candidates: tuple[str, ...]) -> str | None:
+    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return matches[0] if matches else None

@@ -18,8 +18,8 @@ import yaml
 from .diagnostics import DiagnosticSink, Mark
 
 MAX_DEPTH = 64
-MAX_NODES = 50_000  # a real spec has a few thousand; more is an alias bomb
-MAX_BYTES = 5_000_000
+MAX_NODES = 20_000  # a real spec has a few hundred to a few thousand; more is generated or an alias bomb
+MAX_BYTES = 1_000_000  # the seed specs are 1-3 KB; PyYAML reads about 1 MB a second
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 _LEADING_ZERO_INT = re.compile(r"[-+]?0[0-9_]+|[-+]?0[oOxXbB][0-9a-fA-F_]+")
@@ -156,24 +156,29 @@ class _Converter:
         return text
 
 
-class _TooDeep(Exception):
-    def __init__(self, mark: Mark):
-        self.mark = mark
+class _OverBudget(Exception):
+    def __init__(self, message: str, mark: Mark):
+        self.message, self.mark = message, mark
 
 
 class _PlainLoader(yaml.SafeLoader):
     """A loader that resolves no implicit tags (plain scalars are typed by `_Converter`) and
-    stops composing past MAX_DEPTH, before PyYAML's recursion or its scanner's cost on deep
-    flow nesting (quadratic in depth) is reached."""
+    stops composing past MAX_DEPTH or MAX_NODES: before PyYAML's recursion limit, and before
+    spending a minute on a 5 MB file (PyYAML composes some 50,000 nodes a second)."""
 
     yaml_implicit_resolvers: dict = {}
     depth = 0
+    nodes = 0
 
     def compose_node(self, parent, index):
         self.depth += 1
+        self.nodes += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise _TooDeep(_mark(self.peek_event()))
+                raise _OverBudget(f"expected nesting at most {MAX_DEPTH} levels deep; got deeper",
+                                  _mark(self.peek_event()))
+            if self.nodes > MAX_NODES:
+                raise _OverBudget(f"expected at most {MAX_NODES} YAML nodes; got more", _mark(self.peek_event()))
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -186,9 +191,9 @@ def parse_yaml(text: str, sink: DiagnosticSink) -> YNode | None:
         return None
     try:
         node = yaml.compose(text, Loader=_PlainLoader)
-    except _TooDeep as exc:
-        sink.error("yaml.budget", f"expected nesting at most {MAX_DEPTH} levels deep; got deeper", exc.mark,
-                   hint="a spec this deep is almost always generated or corrupted")
+    except _OverBudget as exc:
+        sink.error("yaml.budget", exc.message, exc.mark, hint="a spec this large is almost always generated or "
+                                                              "corrupted")
         return None
     except yaml.MarkedYAMLError as exc:
         _syntax_error(exc, sink)
