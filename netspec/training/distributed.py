@@ -11,6 +11,7 @@ Only rank 0 reads the checkpoint and writes files; what it decides reaches every
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -18,12 +19,13 @@ import sys
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 import torch
 import torch.distributed as dist
 
-from .errors import CheckpointError, TrainError
+from .errors import (EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OUT_OF_MEMORY, EXIT_TERMINATED,
+                     CheckpointError, TrainError)
 from .runtime import Runtime, single_process
 
 T = TypeVar("T")
@@ -34,7 +36,7 @@ TORCHRUN_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER
 TIMEOUT = timedelta(minutes=10)
 EXIT_RANK_FAILED = 5  # a process of a data-parallel run crashed or was killed (the message names its rank)
 # exit codes with which a rank has already printed its own message (see errors.py)
-REPORTED_EXITS = {1, 3, 4, 130, 143}
+REPORTED_EXITS = {EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_OUT_OF_MEMORY, EXIT_INTERRUPTED, EXIT_TERMINATED}
 SIGNAL_CODES = {None: 0, "SIGINT": 1, "SIGTERM": 2}
 
 
@@ -147,9 +149,25 @@ class DistributedRuntime(Runtime):
         dist.all_gather_object(digests, weights_digest(model.state_dict(), parameter_names(model)))
         return agreed_digest(digests)
 
-    def close(self) -> None:
-        if self.owns_group and dist.is_initialized():
-            dist.destroy_process_group()
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        try:
+            yield
+        except RuntimeError as error:
+            if not _is_collective_failure(error):
+                raise
+            raise TrainError(f"rank {self.rank}: a collective operation failed ({str(error).splitlines()[0]})",
+                             "another process of the run has probably died: the launcher's report names it; "
+                             "continue from the last checkpoint with --resume") from None
+        finally:
+            if self.owns_group and dist.is_initialized():
+                dist.destroy_process_group()
+
+
+def _is_collective_failure(error: RuntimeError) -> bool:
+    """Errors of the process group (a peer gone, a timeout), as opposed to bugs in the step itself."""
+    return isinstance(error, dist.DistError) or any(
+        mark in str(error) for mark in ("gloo", "NCCL", "ProcessGroup", "Connection reset", "Connection closed"))
 
 
 def parameter_names(model: torch.nn.Module) -> list[str]:
@@ -184,11 +202,10 @@ def refuse_other_world_size(state: dict, path, world_size: int) -> None:
         def run(n: int) -> str:
             return "a single process" if n == 1 else f"{n} processes"
 
+        how = (f"netspec train --nproc-per-node {saved}, or torchrun with nodes x processes per node = {saved}"
+               if saved > 1 else "without torchrun or --nproc-per-node")
         raise CheckpointError(f"{path} was written by a run on {run(saved)}; this run has {run(world_size)}",
-                              f"resume on {run(saved)}" + (f" (--nproc-per-node {saved}, or torchrun "
-                                                           f"--nproc-per-node {saved} over all nodes)"
-                                                           if saved > 1 else " (without torchrun or --nproc-per-node)")
-                              + ", or start a new run in another --out")
+                              f"resume on {run(saved)} ({how}), or start a new run in another --out")
 
 
 def relaunch_arguments(context, dropped: str) -> list[str]:
@@ -198,7 +215,7 @@ def relaunch_arguments(context, dropped: str) -> list[str]:
         value = context.params.get(param.name)
         if param.param_type_name == "argument":
             arguments += [str(item) for item in value] if isinstance(value, tuple) else [str(value)]
-        elif param.name != dropped and value is not None and value != param.default:
+        elif param.name != dropped and value is not None and value != param.get_default(context):
             if getattr(param, "is_flag", False):
                 arguments.append(param.opts[0] if value else param.secondary_opts[0])
             else:
@@ -209,6 +226,7 @@ def relaunch_arguments(context, dropped: str) -> list[str]:
 def launch(nproc_per_node: int, arguments: list[str]) -> int:
     """`python -m netspec ARGUMENTS` in `nproc_per_node` processes on this machine, as `torchrun --standalone`
     does; the exit status of the run, with a message naming the rank when one failed."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
@@ -223,24 +241,40 @@ def launch(nproc_per_node: int, arguments: list[str]) -> int:
     try:
         elastic_launch(config, sys.executable)("-m", "netspec", *arguments)
         return 0
+    except SignalException as stopped:  # the processes got the signal too, and stopped after a checkpoint
+        return 128 + stopped.sigval
     except ChildFailedError as error:
-        print(failure_message(error.failures), file=sys.stderr)
-        first = min(error.failures.values(), key=lambda failure: failure.timestamp)
-        return first.exitcode if first.exitcode in REPORTED_EXITS else EXIT_RANK_FAILED
+        causes = sorted(error.failures.items(), key=_failure_order)
+        exitcode = causes[0][1].exitcode
+        if {failure.exitcode for failure in error.failures.values()} <= {EXIT_INTERRUPTED, EXIT_TERMINATED}:
+            return exitcode  # stopped by Ctrl-C or SIGTERM after a checkpoint, as rank 0 has said
+        print(failure_message(causes), file=sys.stderr)
+        return exitcode if exitcode in REPORTED_EXITS else EXIT_RANK_FAILED
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
-def failure_message(failures: dict) -> str:
-    """Which ranks failed and how, first failure first: the launcher stops the others when one fails."""
-    lines = []
-    for rank, failure in sorted(failures.items(), key=lambda item: item[1].timestamp):
+def _failure_order(item) -> tuple[int, float]:
+    """The likely cause first: a crash or kill, then a rank's own error, then ranks the launcher stopped."""
+    _, failure = item
+    if failure.exitcode == -signal.SIGTERM:
+        return 2, failure.timestamp
+    return (1 if failure.exitcode in REPORTED_EXITS else 0), failure.timestamp
+
+
+def failure_message(failures: list) -> str:
+    """(rank, ProcessFailure) pairs, the cause first, as one message."""
+    def how(failure) -> str:
+        if failure.exitcode == -signal.SIGTERM:
+            return "was stopped (SIGTERM)"
         if failure.exitcode < 0:
-            how = f"was killed by {failure.signal_name()}"
-        elif failure.exitcode in REPORTED_EXITS:
-            how = f"stopped with exit status {failure.exitcode} (its message is above)"
-        else:
-            how = f"failed with exit status {failure.exitcode}"
-        lines.append(f"rank {rank} (local rank {failure.local_rank}, pid {failure.pid}) {how}")
-    return ("error: data-parallel run failed: " + "; ".join(lines) +
-            "; the other processes were stopped\n  hint: continue from the last checkpoint with --resume")
+            return f"was killed by {failure.signal_name()}"
+        if failure.exitcode in REPORTED_EXITS:
+            return f"stopped with exit status {failure.exitcode} (its message is above)"
+        return f"failed with exit status {failure.exitcode}"
+
+    (rank, cause), *others = failures
+    message = f"error: data-parallel run failed: rank {rank} (local rank {cause.local_rank}, pid {cause.pid}) {how(cause)}"
+    if others:
+        message += "; then " + ", ".join(f"rank {other} {how(failure)}" for other, failure in others)
+    return message + "\n  hint: the launcher stopped every process; continue from the last checkpoint with --resume"

@@ -59,10 +59,8 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
     report = check(spec).raise_for_errors()
     settings = resolve(report.spec.train, dataset, report.spec.name, overrides)
     runtime = start_runtime(settings.device, settings.sync_batchnorm)  # a rank of torchrun's group, or alone
-    try:
+    with runtime.session():
         return _train(report, settings, runtime)
-    finally:
-        runtime.close()
 
 
 def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:

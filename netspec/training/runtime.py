@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 import torch
 
@@ -62,8 +62,10 @@ class Runtime:
         """A digest of the weights every rank holds; None when there are no other ranks to compare with."""
         return None
 
-    def close(self) -> None:
-        """Leave the process group, if this runtime joined one."""
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Around a whole run: a data-parallel runtime explains a lost peer and leaves its group at the end."""
+        yield
 
     def autocast(self):
         """bf16 autocast on CUDA (tensor cores, no loss scaling needed); full float32 elsewhere."""
