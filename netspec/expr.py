@@ -23,10 +23,10 @@ class ExprError(ValueError):
 
 class _Unresolved:
     def __repr__(self) -> str:
-        return "<unresolved expression>"
+        return "<invalid value>"
 
 
-UNRESOLVED = _Unresolved()  # an expression whose error is already reported: later checks skip it
+UNRESOLVED = _Unresolved()  # a value (an expression, an ambiguous number) whose error is reported: checks skip it
 
 
 _BINARY = {

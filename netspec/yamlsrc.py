@@ -16,6 +16,7 @@ from typing import Any, Union
 import yaml
 
 from .diagnostics import DiagnosticSink, Mark
+from .expr import UNRESOLVED
 
 MAX_DEPTH = 64
 MAX_NODES = 20_000  # a real spec has a few hundred to a few thousand; more is generated or an alias bomb
@@ -144,11 +145,9 @@ class _Converter:
         if _INT.fullmatch(text):
             return int(text.replace("_", ""))
         if _LEADING_ZERO_INT.fullmatch(text):
-            self.sink.error("yaml.ambiguous_int",
-                            f"ambiguous number '{text}': YAML 1.1 reads it as octal or hex, YAML 1.2 as decimal",
-                            mark, hint=f"write it without the leading zero (e.g. {text.lstrip('+-0') or '0'}), "
-                                       f"or quote it if you mean a string")
-            return text
+            self.sink.error("yaml.ambiguous_int", f"ambiguous number '{text}': expected a plain decimal number "
+                            "(YAML 1.1 reads a leading 0 as octal: 010 is 8)", mark, hint=_decimal_hint(text))
+            return UNRESOLVED  # reported here; later checks skip it
         if _FLOAT.fullmatch(text) and any(ch.isdigit() for ch in text):
             return float(text.replace("_", ""))
         if lowered in _SPECIAL_FLOAT:
@@ -159,6 +158,17 @@ class _Converter:
 class _OverBudget(Exception):
     def __init__(self, message: str, mark: Mark):
         self.message, self.mark = message, mark
+
+
+def _decimal_hint(text: str) -> str:
+    digits = text.replace("_", "")
+    if digits.lstrip("+-")[1:2].isdigit():
+        return f"write {digits[0] if digits[0] in '+-' else ''}{digits.lstrip('+-0') or '0'} without the leading zero, " \
+               f"or quote it if you mean a string"
+    try:
+        return f"write it in decimal ({int(digits, 0)}), or quote it if you mean a string"
+    except ValueError:
+        return "write it in decimal, or quote it if you mean a string"
 
 
 class _PlainLoader(yaml.SafeLoader):

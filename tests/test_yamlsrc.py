@@ -8,6 +8,7 @@ import time
 import pytest
 
 from netspec.diagnostics import DiagnosticSink
+from netspec.expr import UNRESOLVED
 from netspec.yamlsrc import MAX_BYTES, MAX_DEPTH, MAX_NODES, YMap, YScalar, YSeq, parse_yaml, read_source, to_plain
 
 
@@ -43,18 +44,24 @@ def test_special_floats():
 
 
 @pytest.mark.parametrize("text, hint", [
-    ("010", "write it without the leading zero (e.g. 10), or quote it if you mean a string"),
-    ("0o17", "write it without the leading zero (e.g. o17), or quote it if you mean a string"),
-    ("0x1F", "write it without the leading zero (e.g. x1F), or quote it if you mean a string"),
-    ("-007", "write it without the leading zero (e.g. 7), or quote it if you mean a string"),
+    ("010", "write 10 without the leading zero, or quote it if you mean a string"),
+    ("-007", "write -7 without the leading zero, or quote it if you mean a string"),
+    ("0o17", "write it in decimal (15), or quote it if you mean a string"),
+    ("0x1F", "write it in decimal (31), or quote it if you mean a string"),
 ])
 def test_octal_and_hex_looking_numbers_are_refused_not_read_as_8(text, hint):
     node, diagnostics = parse(f"kernel_size: {text}\n")
     (error,) = diagnostics
     assert (error.code, error.line, error.column) == ("yaml.ambiguous_int", 1, 14)
-    assert error.message == f"ambiguous number '{text}': YAML 1.1 reads it as octal or hex, YAML 1.2 as decimal"
+    assert error.message == (f"ambiguous number '{text}': expected a plain decimal number "
+                             "(YAML 1.1 reads a leading 0 as octal: 010 is 8)")
     assert error.hint == hint
-    assert node.items["kernel_size"].value == text  # kept as text, never 8
+    assert node.items["kernel_size"].value is UNRESOLVED  # reported once; never 8, never a second error
+
+
+def test_ambiguous_number_in_a_layer_is_one_error(check_text):
+    report = check_text("name: t\ninput: [1, 8, 8]\nlayers: [{kind: conv, out_channels: 2, kernel_size: 010}]\n")
+    assert [(d.code, d.line, d.column) for d in report.errors] == [("yaml.ambiguous_int", 3, 53)]
 
 
 def test_marks_are_one_based_for_keys_and_values():
