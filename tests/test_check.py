@@ -7,7 +7,6 @@ import json
 import resource
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -119,7 +118,7 @@ def test_parameter_and_memory_budgets_refuse_before_allocation(check_text):
 # -- hostile input -------------------------------------------------------------------------------------------
 
 MEMORY_LIMIT = 1536 * 2**20  # address space for the checking process: far below "eats the machine"
-SECONDS_PER_SPEC = 5  # generous for a loaded 2-core machine; each takes well under 1 s alone
+CPU_SECONDS_PER_SPEC = 3  # CPU time, so other processes on the shared machine do not make it flaky
 
 LAUGHS = "\n".join(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]" for prev, name in zip("abcdefgh", "bcdefghi"))
 HOSTILE = {
@@ -159,10 +158,10 @@ RUNNER = """
 import json, sys, time, netspec
 results = {}
 for path in sys.argv[1:]:
-    start = time.perf_counter()
+    start = time.process_time()
     report = netspec.check(path)
     text = netspec.diagnostics.render_text(report.diagnostics, report.spec.source if report.spec else None)
-    results[path] = {"seconds": time.perf_counter() - start, "ok": report.ok,
+    results[path] = {"seconds": time.process_time() - start, "ok": report.ok,
                      "codes": sorted({d.code for d in report.errors}), "rendered": len(text),
                      "diagnostics": len(report.diagnostics)}
 print(json.dumps(results))
@@ -193,7 +192,7 @@ def test_hostile_input_gives_diagnostics_quickly(hostile_results, case):
     results, _ = hostile_results
     outcome = results[case]
     expected_code = HOSTILE[case][1]
-    assert outcome["seconds"] < SECONDS_PER_SPEC
+    assert outcome["seconds"] < CPU_SECONDS_PER_SPEC
     assert not outcome["ok"]
     if expected_code is not None:
         assert expected_code in outcome["codes"]

@@ -70,7 +70,8 @@ def test_spec_errors_exit_1_with_position_caret_hint_and_no_traceback(write_spec
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00", b"layers: [" + b"[" * 10_000, b"a: !!python/name:os.system\n"])
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00", b"layers: [" + b"[" * 10_000,
+                                     b"a: !!python/name:os.system\n"])
 def test_hostile_files_exit_1_without_traceback(tmp_path, content):
     path = tmp_path / "bad.yaml"
     path.write_bytes(content)

@@ -172,7 +172,7 @@ def test_repeat_errors(check_text, layer, expected):
 def test_expansion_budget_stops_huge_specs_quickly(check_text):
     import time
 
-    start = time.perf_counter()
+    start = time.process_time()
     report = check_text("""\
         name: t
         input: [3, 8, 8]
@@ -181,7 +181,7 @@ def test_expansion_budget_stops_huge_specs_quickly(check_text):
           b2: {layers: [{repeat: 1000, layers: [b1]}]}
         layers: [{repeat: 1000, layers: [b2]}]
         """)
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 3  # CPU seconds: immune to load from other processes
     assert [(d.code, d.message) for d in report.errors] == [
         ("budget.nodes", "the spec expands to more than 10000 layers")]
     assert len(report.graph.nodes) < 10_010  # expansion stopped; only the open blocks' output rows follow

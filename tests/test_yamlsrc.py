@@ -141,10 +141,10 @@ BILLION_LAUGHS = "".join(
 
 
 def test_alias_bomb_stops_at_the_node_budget_quickly():
-    start = time.perf_counter()
+    start = time.process_time()
     node, diagnostics = parse('a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
                               + BILLION_LAUGHS)
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 3  # CPU seconds: immune to load from other processes
     budget = [d for d in diagnostics if d.code == "yaml.budget"]
     assert [d.message for d in budget] == [f"the spec has more than {MAX_NODES} YAML nodes after alias expansion"]
     assert budget[0].hint == "a spec this large is almost always an alias bomb or a generated file gone wrong"
@@ -157,9 +157,9 @@ def test_alias_bomb_stops_at_the_node_budget_quickly():
     ("layers:\n" + "".join(" " * depth + "-\n" for depth in range(1, 1000)), MAX_DEPTH + 1, MAX_DEPTH + 1),
 ])
 def test_deep_nesting_stops_at_the_depth_budget_with_a_position(text, line, column):
-    start = time.perf_counter()
+    start = time.process_time()
     node, diagnostics = parse(text)
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
     assert node is None
     (error,) = diagnostics
     assert (error.code, error.message) == ("yaml.budget", f"expected nesting at most {MAX_DEPTH} levels deep; "

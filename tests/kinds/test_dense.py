@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from kind_harness import (assert_matches_torch, check_layer, check_layers, column_of, output_node, single_error,
-                          spec_text)
+from kind_harness import assert_matches_torch, check_layer, check_layers, column_of, output_node, spec_text
 
 import netspec
 
