@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import warnings
 from typing import Mapping
 
 MAX_MAGNITUDE = 10**15
@@ -49,10 +50,16 @@ def names_in(text: str) -> set[str] | None:
     if len(text) > MAX_LENGTH:
         return set()
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = _parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - set(_FUNCTIONS)
+
+
+def _parse(text: str) -> ast.Expression:
+    with warnings.catch_warnings():  # Python warns on text like '1and 2' before refusing it; we report it ourselves
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return ast.parse(text.strip(), mode="eval")
 
 
 def is_bare_name(text: str) -> bool:
@@ -64,7 +71,7 @@ def evaluate(text: str, scope: Mapping[str, int | float]) -> int | float:
     if len(text) > MAX_LENGTH:
         raise ExprError(f"expected an expression of at most {MAX_LENGTH} characters; got {len(text)}")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = _parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise ExprError(f"'{text}' is not a valid expression") from exc
     return _eval(tree.body, scope, text)

@@ -94,3 +94,10 @@ def test_names_in(text, names):
 def test_is_bare_name():
     assert is_bare_name("width") and is_bare_name(" same ")
     assert not is_bare_name("2 * width") and not is_bare_name("3")
+
+
+def test_python_syntax_warnings_never_reach_the_user(recwarn):
+    assert names_in("1if 2") is None
+    with pytest.raises(ExprError):
+        evaluate("1and 2", {})
+    assert [w for w in recwarn if issubclass(w.category, SyntaxWarning)] == []
