@@ -87,7 +87,7 @@ class Writer:
         if depth < MAX_DEPTH:
             choices += ["concat", "residual", "residual", "block", "block", "repeat", "refs", "refs"]
         if keep is None:
-            choices.append("adaptive")
+            choices += ["adaptive", "pool"]
         return getattr(self, self.pick(choices))(x, env, depth, keep, poly)
 
     # -- single layers -----------------------------------------------------
@@ -118,7 +118,7 @@ class Writer:
         if kind == "gelu" and self.chance(2):
             return Layer(kind, {"approximate": "tanh"})
         if kind in ("softmax", "log_softmax") and self.chance(2):
-            return Layer(kind, {"dim": 1}, "short")
+            return Layer(kind, {"dim": self.pick([1, -1, 2, -3, 3])}, "short")
         return Layer(kind, {}, "bare", source=name) if name is None else Layer(kind, {}, "full", source=name)
 
     def conv(self, x, env, depth, keep, poly):
@@ -138,6 +138,9 @@ class Writer:
             fields["stride"] = self.int(1, 3)
             options = [self.int(0, min(kh, kw) // 2), "valid"] + (["same"] if fields["stride"] == 1 else [])
             fields["padding"] = self.pick(options)
+            if self.chance(5):  # per-axis [h, w] pairs
+                fields["stride"] = [fields["stride"], self.int(1, 3)]
+                fields["padding"] = [self.int(0, kh), self.int(0, kw)]
             if self.chance(4) and 2 * (kh - 1) < h and 2 * (kw - 1) < w:
                 fields["dilation"] = 2
         if not poly:
@@ -160,12 +163,13 @@ class Writer:
         if keep is not None:
             kernel = self.pick([3, 1, 5])
             return Layer(kind, {"kernel_size": kernel, "stride": 1, "padding": kernel // 2}, source=name)
-        kernel = self.int(1, min(3, h, w))
-        if self.chance(3) and name is None:
+        kernel = self.int(1, min(4, h, w))
+        if self.chance(4) and name is None:
             return Layer(kind, {"kernel_size": kernel}, "short")
-        fields = {"kernel_size": kernel, "stride": self.pick([None, 1, 2]), "ceil_mode": self.chance(2)}
+        # ceil_mode with padding is where PyTorch's last-window rule bites: drawn often on purpose
+        fields = {"kernel_size": kernel, "stride": self.pick([None, 2, 1, 3]), "ceil_mode": not self.chance(3)}
         dilation = 2 if kind == "maxpool" and self.chance(3) and 2 * (kernel - 1) < min(h, w) else 1
-        fields["padding"] = self.int(0, kernel // 2)  # torch's limit, whatever the dilation
+        fields["padding"] = kernel // 2 if self.chance(2) else self.int(0, kernel // 2)  # torch's limit
         if dilation > 1:
             fields["dilation"] = dilation
         if kind == "avgpool" and self.chance(3):
@@ -192,7 +196,8 @@ class Writer:
                           Layer("dropout", {"p": 0.1})])
 
     def adaptive(self, x, env, depth, keep, poly):
-        size = self.int(1, x[1]) if self.chance(2) else [self.int(1, x[1]), self.int(1, x[2])]
+        # output_size may exceed the input: adaptive pooling then repeats pixels
+        size = self.int(1, x[1] + 2) if self.chance(2) else [self.int(1, x[1]), self.int(1, x[2] + 2)]
         return Layer("adaptive_avgpool", {"output_size": size}, self.pick(["short", "full"]))
 
     # -- structure ---------------------------------------------------------
@@ -353,6 +358,8 @@ class Writer:
                                   Layer("batchnorm", {}, "bare"),
                                   Layer("linear", {"out_features": self.channels(env, False)}, "short")]))
         final = {"out_features": self.pick([Expr("num_classes", "num_classes", lambda v: v), self.int(1, 10)])}
+        if self.chance(5):
+            final["trainable"] = False
         if self.chance(3):
             final["in_features"] = run(ops, x, env.child())[0]
         ops.append(Layer("linear", final, "full" if len(final) > 1 else self.pick(["short", "full"])))
