@@ -64,11 +64,6 @@ def write_metrics(out: Path, history: list[dict]) -> None:
     write_atomically(out / METRICS_FILE, text.encode())
 
 
-def read_metrics(out: Path) -> list[dict]:
-    path = out / METRICS_FILE
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
-
-
 def write_evaluation(out: Path, evaluation: Evaluation) -> None:
     write_atomically(out / EVALUATION_FILE, json.dumps(evaluation.to_dict(), indent=2).encode())
 

@@ -17,7 +17,7 @@ from .checkpoint import CHECKPOINT_FILE, check_writable, load_checkpoint, load_m
 from .data import Dataset, load_dataset
 from .errors import CheckpointError, Diverged, OutOfMemory, TrainError
 from .loop import EpochState, Schedule, Step, evaluate, make_optimizer
-from .metrics import CURVES_FILE, METRICS_FILE, Evaluation, plot_curves, write_evaluation, write_metrics
+from .metrics import Evaluation, plot_curves, write_evaluation, write_metrics
 from .pipeline import EpochBatches, Preprocess, channel_stats
 from .progress import Progress
 from .distributed import refuse_other_world_size, start_runtime
@@ -67,7 +67,7 @@ def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
     progress = Progress(enabled=settings.progress and runtime.is_main)
     checkpoint_path = settings.out / CHECKPOINT_FILE
     resumed = runtime.from_main(lambda: _prepare_out(checkpoint_path, settings, report, runtime.world_size))
-    data = load_dataset(settings.dataset, settings.data_dir, settings.download)
+    data = runtime.node_main_first(lambda: load_dataset(settings.dataset, settings.data_dir, settings.download))
     data = data.limited(settings.limit_train, settings.limit_test)
     size = check_input_shape(report, data, settings.config.resize)
     progress.note(f"{report.spec.name} on {runtime.describe(settings.config.batch_size)}: {settings.describe()}; "
