@@ -62,7 +62,8 @@ def start_runtime(device_name: str, sync_batchnorm: bool = False) -> Runtime:
             dist.init_process_group("gloo", timeout=TIMEOUT)
     if device.type == "cuda":
         single_process("cuda")  # the same cuDNN and TF32 settings as a single GPU
-    return DistributedRuntime(device, rank, world_size, sync_batchnorm=sync_batchnorm, owns_group=owns_group)
+    return DistributedRuntime(device, rank, world_size, local_rank=local_rank, sync_batchnorm=sync_batchnorm,
+                              owns_group=owns_group)
 
 
 def _rank_device(device_name: str, local_rank: int) -> torch.device:
@@ -86,6 +87,7 @@ def _rank_device(device_name: str, local_rank: int) -> torch.device:
 class DistributedRuntime(Runtime):
     """One rank of a data-parallel run."""
 
+    local_rank: int = 0
     sync_batchnorm: bool = False
     owns_group: bool = True
 
@@ -136,6 +138,14 @@ class DistributedRuntime(Runtime):
             error_type, message, hint = details
             raise error_type(message, hint)
         raise TrainError(f"rank 0 failed: {details[0]}: {details[1]}")
+
+    def node_main_first(self, work: Callable[[], T]) -> T:
+        if self.local_rank == 0:
+            done = work()
+            dist.barrier()
+            return done
+        dist.barrier()
+        return work()
 
     def first_signal(self, received: str | None) -> str | None:
         # a CPU tensor: Gloo carries it without waiting for the GPU
@@ -231,17 +241,13 @@ def launch(nproc_per_node: int, arguments: list[str]) -> int:
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc_per_node, run_id=f"netspec-{uuid.uuid4()}",
-                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0,
-                          # Ctrl-C reaches the processes from the terminal; forwarding it again would abort them
-                          # before their checkpoint (the second Ctrl-C), so the launcher just waits for them
-                          signals_to_handle="SIGTERM,SIGHUP,SIGQUIT")
+                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0)
     if nproc_per_node > 1:
         os.environ.setdefault("OMP_NUM_THREADS", "1")  # as torchrun does: processes do not fight over cores
-    previous = signal.signal(signal.SIGINT, lambda number, frame: None)
     try:
         elastic_launch(config, sys.executable)("-m", "netspec", *arguments)
         return 0
-    except SignalException as stopped:  # the processes got the signal too, and stopped after a checkpoint
+    except SignalException as stopped:  # the launcher passed Ctrl-C or SIGTERM on; the processes checkpointed
         return 128 + stopped.sigval
     except ChildFailedError as error:
         causes = sorted(error.failures.items(), key=_failure_order)
@@ -250,8 +256,6 @@ def launch(nproc_per_node: int, arguments: list[str]) -> int:
             return exitcode  # stopped by Ctrl-C or SIGTERM after a checkpoint, as rank 0 has said
         print(failure_message(causes), file=sys.stderr)
         return exitcode if exitcode in REPORTED_EXITS else EXIT_RANK_FAILED
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _failure_order(item) -> tuple[int, float]:

@@ -54,6 +54,10 @@ class Runtime:
         """`work()` done once, by the main rank, its result (or TrainError) shared with every rank."""
         return work()
 
+    def node_main_first(self, work: Callable[[], T]) -> T:
+        """`work()` on every rank, the first rank of each machine before the others (one download, not N)."""
+        return work()
+
     def first_signal(self, received: str | None) -> str | None:
         """The stop signal any rank received (every rank must stop after the same step)."""
         return received
