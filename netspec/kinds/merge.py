@@ -40,11 +40,23 @@ def _infer_concat(layer: Concat, in_shapes, notes: Notes):
     spatial = [shape[1:] for shape in in_shapes]
     if len(set(spatial)) > 1:
         biggest = max(spatial)
+        names = _input_names(layer, len(in_shapes))
+        off = ", ".join(f"{name} outputs {'x'.join(map(str, size))}"
+                        for name, size in zip(names, spatial) if size != biggest)
         raise ShapeError("concat: expected every input to have the same H x W; got "
                          + ", ".join(map(fmt_shape, in_shapes)),
-                         hint=f"make each branch keep {'x'.join(map(str, biggest))}: give a k x k conv "
-                              f"padding (k-1)/2 and stride 1, or a 3x3 pool stride 1 padding 1")
+                         hint=f"{off}, the others {'x'.join(map(str, biggest))}: keep the size with padding (k-1)/2 "
+                              f"and stride 1 on a k x k conv, or a 3x3 pool with stride 1 padding 1")
     return (sum(shape[0] for shape in in_shapes), *in_shapes[0][1:])
+
+
+def _input_names(layer, count: int) -> list[str]:
+    """How the user calls each input: a branch's label or index, or the layer named in `inputs`."""
+    if isinstance(layer.branches, dict) and len(layer.branches) == count:
+        return [f"branch '{label}'" for label in layer.branches]
+    if layer.inputs and len(layer.inputs) == count:
+        return [f"'{name}'" for name in layer.inputs]
+    return [f"branch {index}" for index in range(count)]
 
 
 def _infer_add(layer: Add, in_shapes, notes: Notes):
@@ -52,11 +64,12 @@ def _infer_add(layer: Add, in_shapes, notes: Notes):
     for shape in in_shapes[1:]:
         if shape != first:
             raise ShapeError(f"add: expected every input to have shape {fmt_shape(first)}; got "
-                             + ", ".join(map(fmt_shape, in_shapes)), hint=_projection_hint(in_shapes))
+                             + ", ".join(map(fmt_shape, in_shapes)),
+                             hint=_projection_hint(in_shapes, _input_names(layer, len(in_shapes))))
     return first
 
 
-def _projection_hint(in_shapes) -> str:
+def _projection_hint(in_shapes, names: list[str]) -> str:
     """Propose the 1x1 projection (ResNet's downsample) that makes the inputs fit.
 
     The input with the larger H x W (or, at equal H x W, fewer channels) gets the
@@ -75,7 +88,8 @@ def _projection_hint(in_shapes) -> str:
         return (f"the spatial sizes {source[1]}x{source[2]} and {target[1]}x{target[2]} differ by no common stride: "
                 f"adjust padding or stride so they match")
     fix = f"out_channels {target[0]}" + (f" and stride {stride}" if stride > 1 else "")
-    return (f"give the branch that outputs {fmt_shape(source)} a 1x1 conv with {fix} (ResNet's downsample) "
+    name = names[in_shapes.index(source)]
+    return (f"give {name}, which outputs {fmt_shape(source)}, a 1x1 conv with {fix} (ResNet's downsample) "
             f"so it outputs {fmt_shape(target)}")
 
 

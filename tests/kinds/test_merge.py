@@ -95,8 +95,19 @@ CONCAT_MISMATCH = """\
 ERRORS = [
     pytest.param(CONCAT_MISMATCH, (3, 12, 12),
                  "concat: expected every input to have the same H x W; got (2, 10, 10), (3, 12, 12)",
-                 "make each branch keep 12x12: give a k x k conv padding (k-1)/2 and stride 1, "
-                 "or a 3x3 pool stride 1 padding 1", id="concat-hw"),
+                 "branch 0 outputs 10x10, the others 12x12: keep the size with padding (k-1)/2 and stride 1 on a "
+                 "k x k conv, or a 3x3 pool with stride 1 padding 1", id="concat-hw"),
+    pytest.param("""\
+        - kind: concat
+          branches:
+            wide: [{kind: conv, out_channels: 2, kernel_size: 1}]
+            narrow: [{kind: conv, out_channels: 2, kernel_size: 5}]
+            pooled: [{kind: maxpool, kernel_size: 2}]
+        """, (3, 12, 12), "concat: expected every input to have the same H x W; got (2, 12, 12), (2, 8, 8), "
+                          "(3, 6, 6)",
+                 "branch 'narrow' outputs 8x8, branch 'pooled' outputs 6x6, the others 12x12: keep the size with "
+                 "padding (k-1)/2 and stride 1 on a k x k conv, or a 3x3 pool with stride 1 padding 1",
+                 id="concat-hw-named-branches"),
     pytest.param("""\
         - kind: concat
           branches:
@@ -110,15 +121,15 @@ ERRORS = [
             body: [{kind: conv, out_channels: 8, kernel_size: 3, padding: 1}]
             shortcut: []
         """, (3, 8, 8), "add: expected every input to have shape (8, 8, 8); got (8, 8, 8), (3, 8, 8)",
-                 "give the branch that outputs (3, 8, 8) a 1x1 conv with out_channels 8 (ResNet's downsample) "
-                 "so it outputs (8, 8, 8)", id="add-channels"),
+                 "give branch 'shortcut', which outputs (3, 8, 8), a 1x1 conv with out_channels 8 (ResNet's "
+                 "downsample) so it outputs (8, 8, 8)", id="add-channels"),
     pytest.param("""\
         - kind: add
           branches:
             shortcut: []
             body: [{kind: conv, out_channels: 8, kernel_size: 3, stride: 2, padding: 1}]
         """, (3, 8, 8), "add: expected every input to have shape (3, 8, 8); got (3, 8, 8), (8, 4, 4)",
-                 "give the branch that outputs (3, 8, 8) a 1x1 conv with out_channels 8 and stride 2 "
+                 "give branch 'shortcut', which outputs (3, 8, 8), a 1x1 conv with out_channels 8 and stride 2 "
                  "(ResNet's downsample) so it outputs (8, 4, 4)", id="add-channels-and-stride"),
     pytest.param("""\
         - kind: add
@@ -143,6 +154,15 @@ def test_mismatch_errors_are_pinned_with_a_fix(body, input_shape, message, hint)
     error = single_error(check_spec(body, input_shape))
     assert (error.code, error.message, error.hint) == (f"shape.{message.split(':')[0]}", message, hint)
     assert (error.file, error.line, error.column, error.path) == ("probe.yaml", 4, 5, "layers[0]")
+
+
+def test_concat_hint_names_the_inputs_given_by_name():
+    report = check_spec("- {kind: conv, name: a, out_channels: 2, kernel_size: 3}\n"
+                        "- {kind: concat, inputs: [input, a]}\n", (3, 12, 12))
+    error = single_error(report)
+    assert (error.line, error.path) == (5, "layers[1]")
+    assert error.hint == ("'a' outputs 10x10, the others 12x12: keep the size with padding (k-1)/2 and stride 1 on a "
+                          "k x k conv, or a 3x3 pool with stride 1 padding 1")
 
 
 def test_torch_refuses_the_concat_the_checker_refuses():
