@@ -26,7 +26,7 @@ from seed_nets import HAND_NETS, load_built_weights
 GOAL = 1.02
 # The seeds' training batch sizes; on the CPU the AlexNets at 224 take seconds per batch of 128.
 SEED_BATCH = {"resnet_mini": 64, "googlenet_mini": 64, "alexnet_fashion": 128, "alexnet_28": 128, "lenet_cifar": 4}
-CPU_BATCH = {"alexnet_fashion": 8, "alexnet_28": 16}
+CPU_BATCH = {"alexnet_fashion": 8, "alexnet_28": 4}
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -38,6 +38,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=21, help="interleaved rounds (default 21)")
     parser.add_argument("--sample-seconds", type=float, default=0.25,
                         help="each round times as many steps as fill about this long (default 0.25)")
+    parser.add_argument("--bf16", action="store_true", help="run both under bf16 autocast, as `netspec train` "
+                        "does on CUDA (both stay in contiguous layout: the seeds' x.view(N, -1) refuses "
+                        "channels_last tensors)")
     add_common_arguments(parser)
     return parser.parse_args()
 
@@ -65,36 +68,37 @@ def twin_pair(stem: str, device):
     return built.to(device).train(), hand.to(device).train(), report_
 
 
-def training_step(model, inputs, labels) -> None:
+def training_step(model, inputs, labels, bf16: bool) -> None:
     for parameter in model.parameters():
         parameter.grad = None
-    F.cross_entropy(model(inputs), labels).backward()
+    with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = model(inputs)
+    F.cross_entropy(logits.float(), labels).backward()
 
 
-def steps_per_sample(model, inputs, labels, device, seconds: float) -> int:
+def steps_per_sample(step, device, seconds: float) -> int:
     for _ in range(3):  # warm up allocator, kernels and autotuning
-        training_step(model, inputs, labels)
-    one = timed(lambda: training_step(model, inputs, labels), device)
-    return max(1, round(seconds / one))
+        step()
+    return max(1, round(seconds / timed(step, device)))
 
 
-def measure(stem: str, batch: int, rounds: int, seconds: float, device) -> list[object]:
+def measure(stem: str, batch: int, rounds: int, seconds: float, device, bf16: bool) -> list[object]:
     built, hand, report_ = twin_pair(stem, device)
     inputs = torch.randn(batch, *report_.graph.input_shape, device=device)
     labels = torch.randint(0, report_.graph.output_shape[0], (batch,), device=device)
-    steps = steps_per_sample(hand, inputs, labels, device, seconds)
-    steps_per_sample(built, inputs, labels, device, seconds)
+    steps = steps_per_sample(lambda: training_step(hand, inputs, labels, bf16), device, seconds)
+    steps_per_sample(lambda: training_step(built, inputs, labels, bf16), device, seconds)
 
     def candidate(model):
         def run() -> float:
-            return timed(lambda: [training_step(model, inputs, labels) for _ in range(steps)], device) / steps
+            return timed(lambda: [training_step(model, inputs, labels, bf16) for _ in range(steps)], device) / steps
         return run
 
     samples = interleaved({"hand": candidate(hand), "built": candidate(built)}, rounds)
     ratio = ratios(samples["built"], samples["hand"])
-    verdict = "meets" if ratio.median <= GOAL else "MISSES"
+    verdict = "meets" if ratio.median <= GOAL else "within noise" if ratio.low <= GOAL else "MISSES"
     return [stem, batch, f"{rounds}x{steps}", Spread.of(samples["hand"]).format(2, 1e3),
-            Spread.of(samples["built"]).format(2, 1e3), ratio.format(3), f"{verdict} <= {GOAL}"]
+            Spread.of(samples["built"]).format(2, 1e3), ratio.format(3), f"{verdict} (<= {GOAL})"]
 
 
 def main() -> None:
@@ -104,10 +108,12 @@ def main() -> None:
     for stem in available_specs(args.specs):
         batch = args.batch or (CPU_BATCH.get(stem) if device.type == "cpu" else None) or SEED_BATCH[stem]
         print(f"{stem}: batch {batch}, {args.rounds} interleaved rounds ...", flush=True)
-        rows.append(measure(stem, batch, args.rounds, args.sample_seconds, device))
+        rows.append(measure(stem, batch, args.rounds, args.sample_seconds, device, args.bf16))
     headers = ["spec", "batch", "rounds x steps", "hand ms/step", "built ms/step", "built/hand", "goal"]
-    notes = ["ms/step: one forward + cross-entropy + backward, float32, train mode; median [25th-75th percentile].",
-             "built/hand: median of the per-round ratios (rounds alternate which runs first) [25th-75th pct].",
+    mode = "bf16 autocast" if args.bf16 else "float32"
+    notes = [f"ms/step: one forward + cross-entropy + backward, {mode}, train mode; median [25th-75th percentile].",
+             "built/hand: median of the per-round ratios (rounds alternate which runs first) [25th-75th pct]; "
+             "'within noise': the median misses the goal but the 25th percentile meets it.",
              "Weights are copied from the built module into the seed's hand-written class and outputs checked "
              "equal (max abs difference <= 1e-4) before timing."]
     report("Module overhead: netspec.build vs hand-written nn.Module", device, markdown_table(headers, rows),

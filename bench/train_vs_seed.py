@@ -39,7 +39,6 @@ from pathlib import Path
 import torch
 
 import netspec
-from netspec.training import train as netspec_train  # what `netspec.train` is
 from gpu_peak import bf16_matmul_peak, training_flops
 from harness import DATA_CACHE, REPO, Spread, add_common_arguments, configure, markdown_table, ratios, report
 from seed_loops import SeedRun, seed001_d2l, seed002_cifar, seed003_mnist, torchvision_root, write_synthetic_cifar
@@ -162,7 +161,7 @@ class Runner:
         overrides = {} if spec_settings else self.case.overrides
         with tempfile.TemporaryDirectory(prefix="netspec-bench-") as out:
             start = time.perf_counter()
-            result = netspec_train(REPO / "specs" / f"{self.stem}.yaml", dataset=self.case.dataset,
+            result = netspec.train(REPO / "specs" / f"{self.stem}.yaml", dataset=self.case.dataset,
                                    data_dir=self.netspec_dir, device=self.device.type, epochs=self.epochs,
                                    limit_train=self.limit_train, limit_test=self.limit_test, out=out, seed=repeat,
                                    compile=self.args.compile, progress=self.args.verbose, **overrides)
