@@ -75,9 +75,15 @@ def _torch_module(class_name: str, *fields: str):
     def build(layer, in_shapes, out_shape):
         import torch.nn as nn
 
-        return getattr(nn, class_name)(**{name: getattr(layer, name) for name in fields})
+        return getattr(nn, class_name)(**{name: _torch_value(layer, name) for name in fields})
 
     return build
+
+
+def _torch_value(layer, name: str):
+    """A Number field as a float (`negative_slope: 0` too): TorchScript refuses an int where torch wants a float."""
+    value = getattr(layer, name)
+    return float(value) if type(value) is int and type(layer).model_fields[name].annotation == Number else value
 
 
 def _kind(schema, class_name: str, summary: str, *fields: str, shorthand: str | None = None) -> LayerKind:

@@ -47,7 +47,8 @@ def _build_batchnorm(layer: BatchNorm, in_shapes, out_shape):
     import torch.nn as nn
 
     module = nn.BatchNorm2d if len(in_shapes[0]) == 3 else nn.BatchNorm1d
-    return module(in_shapes[0][0], eps=layer.eps, momentum=layer.momentum, affine=layer.affine)
+    momentum = None if layer.momentum is None else float(layer.momentum)  # floats: TorchScript refuses ints here
+    return module(in_shapes[0][0], eps=float(layer.eps), momentum=momentum, affine=layer.affine)
 
 
 def _infer_lrn(layer: LRN, in_shapes, notes: Notes):
@@ -67,7 +68,8 @@ def _no_cost(layer, in_shapes, out_shape) -> Cost:
 def _build_lrn(layer: LRN, in_shapes, out_shape):
     import torch.nn as nn
 
-    return nn.LocalResponseNorm(layer.size, alpha=layer.alpha, beta=layer.beta, k=layer.k)
+    # floats even when the spec writes `k: 2`: TorchScript refuses an int for these
+    return nn.LocalResponseNorm(layer.size, alpha=float(layer.alpha), beta=float(layer.beta), k=float(layer.k))
 
 
 KINDS = [
