@@ -273,7 +273,7 @@ def write_synthetic_cifar(folder: Path, train_images: int, test_images: int, see
 
     def images(count: int) -> dict:
         labels = generator.integers(0, 10, size=count)
-        noise = generator.normal(0, 64, size=(count, 3072))
+        noise = 64 * generator.standard_normal(size=(count, 3072), dtype=np.float32)
         data = np.clip(0.5 * patterns[labels] + 64 + noise, 0, 255).astype(np.uint8)
         return {b"data": data, b"labels": labels.tolist()}
 

@@ -229,7 +229,7 @@ def profile_netspec(runner: Runner) -> None:
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if runner.device.type == "cuda" else [])
     with profile(activities=activities) as profiler:
         runner.netspec_side(0)
-    sort = "self_cuda_time_total" if runner.device.type == "cuda" else "self_cpu_time_total"
+    sort = "self_device_time_total" if runner.device.type == "cuda" else "self_cpu_time_total"
     print(profiler.key_averages().table(sort_by=sort, row_limit=20))
 
 
