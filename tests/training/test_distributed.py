@@ -199,28 +199,45 @@ def test_resuming_a_two_process_run_in_one_process_is_refused(two_ranks):
                       device="cpu", out=out, resume=True, progress=False)
 
 
-@pytest.mark.slow
-def test_a_killed_rank_ends_the_run_naming_it_and_resume_on_two_ends_like_the_uninterrupted_run(two_ranks, tmp_path,
-                                                                                               subprocess_env):
-    out = tmp_path / "run"
-    process = launch(out, subprocess_env)
-    metrics, deadline = out / "metrics.jsonl", time.monotonic() + 180
-    while not (metrics.exists() and metrics.read_text().strip()):  # epoch 1 on disk: rank 1 is in epoch 2
+def wait_for(process: subprocess.Popen, ready) -> None:
+    deadline = time.monotonic() + 180
+    while not ready():
         assert process.poll() is None and time.monotonic() < deadline, finish(process)
         time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_a_killed_rank_ends_the_run_with_a_message_naming_it(tmp_path, subprocess_env):
+    out = tmp_path / "run"
+    process = launch(out, subprocess_env)
+    wait_for(process, lambda: rank_process(process.pid, 1) is not None and (out / "checkpoint.pt").exists())
     victim = rank_process(process.pid, 1)
-    assert victim is not None
     os.kill(victim, signal.SIGKILL)
     output = finish(process)
     assert process.returncode == EXIT_RANK_FAILED, output
     assert f"data-parallel run failed: rank 1 (local rank 1, pid {victim}) was killed by SIGKILL" in output
     assert "Traceback" not in output and "internal error" not in output  # rank 0 lost its peer: a message
 
+
+@pytest.mark.slow
+def test_ctrl_c_stops_both_ranks_after_the_same_step_and_resume_on_two_ends_like_the_uninterrupted_run(
+        two_ranks, tmp_path, subprocess_env):
+    out = tmp_path / "run"
+    process = launch(out, subprocess_env)
+    metrics = out / "metrics.jsonl"
+    wait_for(process, lambda: metrics.exists() and metrics.read_text().strip())
+    time.sleep(0.3 * json.loads(metrics.read_text().splitlines()[0])["seconds"])  # part-way into epoch 2
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the launcher, which passes it on
+    output = finish(process)
+    assert process.returncode == 130, output
+    stopped = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert (stopped["epoch"], stopped["step"] > 0) == (1, True), "expected a mid-epoch checkpoint"
+
     resumed = launch(out, subprocess_env, "--resume")
     output = finish(resumed)
     assert resumed.returncode == 0, output
     reference, _ = two_ranks
-    assert history(out) == history(reference)
+    assert history(out) == history(reference)  # the epoch's counters went on from all ranks' partial sums
     weights = torch.load(out / "checkpoint.pt", weights_only=True)["model"]
     expected = torch.load(reference / "checkpoint.pt", weights_only=True)["model"]
     assert all(torch.equal(weights[k], expected[k]) for k in expected)
