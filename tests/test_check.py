@@ -94,7 +94,7 @@ def test_check_accepts_a_loaded_spec_and_a_path():
 
 def test_raise_for_errors(check_text):
     report = check_text("name: t\ninput: [1, 4, 4]\nlayers: [{kind: conv, out_channels: 2, kernel_size: 5}]\n")
-    with pytest.raises(netspec.SpecError, match=r"net\.yaml:3:53: error: H collapses"):
+    with pytest.raises(netspec.SpecError, match=r"net\.yaml:3:53: error: H and W collapse"):
         report.raise_for_errors()
     assert check_text(LENET).raise_for_errors().ok
 

@@ -44,7 +44,7 @@ def test_warnings_alone_exit_0_and_go_to_stderr(write_spec):
                       "stride: 2}]\n")
     result = run("check", path)
     assert result.exit_code == 0
-    assert "warning: H does not divide evenly" in result.stderr
+    assert "warning: H and W do not divide evenly" in result.stderr
     assert "params:" in result.stdout
 
 
@@ -131,7 +131,7 @@ def test_json_diagnostics_have_the_promised_keys(write_spec):
     assert set(DIAGNOSTIC_KEYS) <= set(diagnostic)
     assert {key: diagnostic[key] for key in DIAGNOSTIC_KEYS} == {
         "severity": "error", "file": path, "line": 3, "column": 53, "path": "layers[0]",
-        "message": "H collapses: expected the window (5) to fit the padded input (4 + 2*0 = 4); "
+        "message": "H and W collapse: expected the window (5) to fit the padded input (4 + 2*0 = 4); "
                    "got (4 - 5 + 2*0)/1 + 1 = 0",
         "hint": "reduce kernel_size or add padding (padding=1 fits), or remove an earlier downsampling layer"}
 

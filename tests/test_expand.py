@@ -277,7 +277,7 @@ def test_shape_errors_in_independent_branches_are_all_reported(check_text):
               - [{kind: linear, out_features: 3}]
         """)
     assert [(d.path, d.message.split(":")[0]) for d in report.errors] == [
-        ("layers[0].branches[0][0]", "H collapses"),
+        ("layers[0].branches[0][0]", "H and W collapse"),
         ("layers[0].branches[1][0]", "padding"),
         ("layers[0].branches[2][0]", "linear expects a flat (features,) input; got (1, 4, 4)"),
     ]

@@ -97,6 +97,17 @@ def fmt_shape(shape: Shape | None) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def sliding_output_2d(size: Shape, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+                      dilation: tuple[int, int], ceil_mode: bool = False, notes: Notes | None = None) -> tuple[int, int]:
+    """Output (H, W); a square input under a square window is worked out, and reported, once as "H and W"."""
+    if size[0] == size[1] and all(value[0] == value[1] for value in (kernel, stride, padding, dilation)):
+        out = sliding_output(size[0], kernel[0], stride[0], padding[0], dilation[0], ceil_mode, "H and W", notes)
+        return out, out
+    height, width = (sliding_output(size[i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode, "HW"[i], notes)
+                     for i in range(2))
+    return height, width
+
+
 def sliding_output(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,
                    ceil_mode: bool = False, axis: str = "W", notes: Notes | None = None,
                    field_name: str = "stride") -> int:
@@ -111,16 +122,17 @@ def sliding_output(size: int, kernel: int, stride: int, padding: int, dilation: 
     out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
+    plural = " and " in axis
     if out < 1:
         exact = span / stride + 1
         raise ShapeError(
-            f"{axis} collapses: expected the window ({effective}) to fit the padded input "
+            f"{axis} {'collapse' if plural else 'collapses'}: expected the window ({effective}) to fit the padded input "
             f"({size} + 2*{padding} = {size + 2 * padding}); got {text} = {exact:g}"
             + ("" if exact == out else f" -> {out}"),
             hint=f"reduce kernel_size or add padding (padding={math.ceil(-span / 2)} fits), "
                  f"or remove an earlier downsampling layer", field="kernel_size")
     if span % stride and not ceil_mode and notes is not None:
-        notes.warn(f"{axis} does not divide evenly: {text} = {span / stride + 1:g} -> {out}; "
+        notes.warn(f"{axis} {'do' if plural else 'does'} not divide evenly: {text} = {span / stride + 1:g} -> {out}; "
                    f"PyTorch drops the last {span % stride} pixel(s)",
                    hint="adjust padding or stride so the division is exact, or set ceil_mode for pools",
                    field=field_name)

@@ -7,7 +7,7 @@ from typing import Literal, Optional, Union
 from pydantic import Field, StrictBool
 
 from .base import (Cost, LayerKind, LayerSchema, NonNegativePair, Notes, PositiveInt, PositivePair,
-                   ShapeError, Window, pair, require_rank, sliding_output)
+                   ShapeError, Window, pair, require_rank, sliding_output_2d)
 
 
 class Conv(LayerSchema):
@@ -53,8 +53,7 @@ def infer_output_shape(layer: Conv, in_shapes, notes: Notes):
         return (layer.out_channels, in_shape[1], in_shape[2])
     kernel, stride, dilation, padding = (pair(layer.kernel_size), pair(layer.stride),
                                          pair(layer.dilation), _padding(layer))
-    height, width = (sliding_output(in_shape[1 + i], kernel[i], stride[i], padding[i], dilation[i],
-                                    axis="HW"[i], notes=notes) for i in range(2))
+    height, width = sliding_output_2d(in_shape[1:], kernel, stride, padding, dilation, notes=notes)
     return (layer.out_channels, height, width)
 
 

@@ -7,7 +7,7 @@ from typing import Literal, Optional, Union
 from pydantic import Field, StrictBool
 
 from .base import (Cost, LayerKind, LayerSchema, NonNegativePair, Notes, PositiveInt, PositivePair,
-                   ShapeError, Window, pair, require_rank, sliding_output)
+                   ShapeError, Window, pair, require_rank, sliding_output_2d)
 
 
 class MaxPool(LayerSchema):
@@ -60,8 +60,7 @@ def _infer_window_pool(layer, in_shapes, notes: Notes):
         if padding[i] > kernel[i] // 2:  # PyTorch's rule uses kernel_size, not the dilated window
             raise ShapeError(f"padding: expected at most half the kernel ({kernel[i]} // 2 = {kernel[i] // 2}); "
                              f"got {padding[i]}", hint="PyTorch refuses larger pool padding", field="padding")
-    height, width = (sliding_output(in_shape[1 + i], kernel[i], stride[i], padding[i], dilation[i],
-                                    layer.ceil_mode, axis="HW"[i], notes=notes) for i in range(2))
+    height, width = sliding_output_2d(in_shape[1:], kernel, stride, padding, dilation, layer.ceil_mode, notes)
     return (in_shape[0], height, width)
 
 

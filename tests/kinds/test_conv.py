@@ -82,10 +82,15 @@ def test_inexact_division_is_a_warning_with_the_arithmetic():
     report = check_layer("{kind: conv, out_channels: 4, kernel_size: 5, stride: 2}", (3, 12, 12))
     assert report.ok
     assert [(d.severity, d.message) for d in report.diagnostics] == [
-        ("warning", "H does not divide evenly: (12 - 5 + 2*0)/2 + 1 = 4.5 -> 4; PyTorch drops the last 1 pixel(s)"),
-        ("warning", "W does not divide evenly: (12 - 5 + 2*0)/2 + 1 = 4.5 -> 4; PyTorch drops the last 1 pixel(s)"),
-    ]
+        ("warning", "H and W do not divide evenly: (12 - 5 + 2*0)/2 + 1 = 4.5 -> 4; "
+                    "PyTorch drops the last 1 pixel(s)")]
     assert report.diagnostics[0].path == "layers[0]"
+
+
+def test_non_square_geometry_warns_per_axis():
+    report = check_layer("{kind: conv, out_channels: 4, kernel_size: [5, 4], stride: 2}", (3, 12, 12))
+    assert [d.message for d in report.diagnostics] == [
+        "H does not divide evenly: (12 - 5 + 2*0)/2 + 1 = 4.5 -> 4; PyTorch drops the last 1 pixel(s)"]
 
 
 def test_exact_division_gives_no_diagnostics():
@@ -94,12 +99,12 @@ def test_exact_division_gives_no_diagnostics():
 
 ERRORS = [
     pytest.param("{kind: conv, out_channels: 4, kernel_size: 5}", (3, 4, 4), "kernel_size: 5",
-                 "H collapses: expected the window (5) to fit the padded input (4 + 2*0 = 4); "
+                 "H and W collapse: expected the window (5) to fit the padded input (4 + 2*0 = 4); "
                  "got (4 - 5 + 2*0)/1 + 1 = 0",
                  "reduce kernel_size or add padding (padding=1 fits), or remove an earlier downsampling layer",
                  id="collapse"),
     pytest.param("{kind: conv, out_channels: 4, kernel_size: 5, stride: 2}", (3, 4, 4), "kernel_size: 5",
-                 "H collapses: expected the window (5) to fit the padded input (4 + 2*0 = 4); "
+                 "H and W collapse: expected the window (5) to fit the padded input (4 + 2*0 = 4); "
                  "got (4 - 5 + 2*0)/2 + 1 = 0.5 -> 0",
                  "reduce kernel_size or add padding (padding=1 fits), or remove an earlier downsampling layer",
                  id="collapse-strided"),
@@ -109,7 +114,7 @@ ERRORS = [
                  "reduce kernel_size or add padding (padding=2 fits), or remove an earlier downsampling layer",
                  id="collapse-width-only"),
     pytest.param("{kind: conv, out_channels: 4, kernel_size: 3, dilation: 3}", (3, 6, 6), "kernel_size: 3",
-                 "H collapses: expected the window (7) to fit the padded input (6 + 2*0 = 6); "
+                 "H and W collapse: expected the window (7) to fit the padded input (6 + 2*0 = 6); "
                  "got (6 - 7 + 2*0)/1 + 1 = 0",
                  "reduce kernel_size or add padding (padding=1 fits), or remove an earlier downsampling layer",
                  id="collapse-dilated"),

@@ -54,9 +54,7 @@ def test_floored_pool_warns_and_ceil_mode_does_not():
     floored = check_layer("{kind: maxpool, kernel_size: 3, stride: 2}", (3, 12, 12))
     assert floored.ok
     assert [d.message for d in floored.diagnostics] == [
-        "H does not divide evenly: (12 - 3 + 2*0)/2 + 1 = 5.5 -> 5; PyTorch drops the last 1 pixel(s)",
-        "W does not divide evenly: (12 - 3 + 2*0)/2 + 1 = 5.5 -> 5; PyTorch drops the last 1 pixel(s)",
-    ]
+        "H and W do not divide evenly: (12 - 3 + 2*0)/2 + 1 = 5.5 -> 5; PyTorch drops the last 1 pixel(s)"]
     assert {d.severity for d in floored.diagnostics} == {"warning"}
     ceiled = check_layer("{kind: maxpool, kernel_size: 3, stride: 2, ceil_mode: true}", (3, 12, 12))
     assert ceiled.diagnostics == []
@@ -80,12 +78,12 @@ ERRORS = [
                  "padding: expected at most half the kernel (3 // 2 = 1); got 3",
                  "PyTorch refuses larger pool padding", id="max-padding-over-half-dilated"),
     pytest.param("{kind: maxpool, kernel_size: 5, stride: 1, ceil_mode: true}", (3, 4, 4), "kernel_size: 5",
-                 "H collapses: expected the window (5) to fit the padded input (4 + 2*0 = 4); "
+                 "H and W collapse: expected the window (5) to fit the padded input (4 + 2*0 = 4); "
                  "got (4 - 5 + 2*0)/1 + 1 = 0",
                  "reduce kernel_size or add padding (padding=1 fits), or remove an earlier downsampling layer",
                  id="max-collapse-even-with-ceil"),
     pytest.param("{kind: avgpool, kernel_size: 5}", (3, 4, 4), "kernel_size: 5",
-                 "H collapses: expected the window (5) to fit the padded input (4 + 2*0 = 4); "
+                 "H and W collapse: expected the window (5) to fit the padded input (4 + 2*0 = 4); "
                  "got (4 - 5 + 2*0)/5 + 1 = 0.8 -> 0",
                  "reduce kernel_size or add padding (padding=1 fits), or remove an earlier downsampling layer",
                  id="avg-collapse"),
