@@ -28,7 +28,9 @@ _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?
 _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
 _BOOL = {"true": True, "false": False}
 _NULL = {"null", "~", ""}
-_STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+_STR = "tag:yaml.org,2002:str"
+_UNTAGGED = "tag:netspec:untagged"  # a plain scalar without a tag: typed by YAML 1.2 rules below
+_STANDARD_TAGS = {_UNTAGGED} | {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
 
 @dataclass
@@ -132,8 +134,8 @@ class _Converter:
 
     def _scalar(self, node: yaml.ScalarNode) -> YScalar:
         text, mark = node.value, _mark(node)
-        if node.style:
-            return YScalar(text, mark, text)  # quoted or block scalars are always strings
+        if node.style or node.tag == _STR:
+            return YScalar(text, mark, text)  # quoted, block or `!!str` scalars are always strings
         return YScalar(self._plain_value(text, mark), mark, text)
 
     def _plain_value(self, text: str, mark: Mark) -> Any:
@@ -178,6 +180,11 @@ class _PlainLoader(yaml.SafeLoader):
 
     yaml_implicit_resolvers: dict = {}
     depth = 0
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _UNTAGGED  # told apart from an explicit `!!str`, which must stay a string
+        return super().resolve(kind, value, implicit)
     nodes = 0
 
     def compose_node(self, parent, index):

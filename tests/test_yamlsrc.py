@@ -38,6 +38,13 @@ def test_scalars_are_typed_by_yaml_1_2(text, value):
     assert result == value and type(result) is type(value)
 
 
+@pytest.mark.parametrize("text, value", [("!!str 5", "5"), ("!!str no", "no"), ("!!str 010", "010"), ("!!int 5", 5),
+                                         ("!!bool true", True)])
+def test_standard_scalar_tags_are_respected(text, value):
+    result = value_of(text)
+    assert result == value and type(result) is type(value)
+
+
 def test_special_floats():
     assert value_of(".inf") == math.inf and value_of("-.inf") == -math.inf
     assert math.isnan(value_of(".nan"))
