@@ -34,7 +34,8 @@ def _reported():
         click.echo(error.render(), err=True)
         sys.exit(EXIT_BAD_INPUT)
     except TrainError as error:
-        click.echo(f"error: {error}", err=True)
+        if not getattr(error, "shown_by_main", False):  # data-parallel: rank 0 prints what every rank refused
+            click.echo(f"error: {error}", err=True)
         sys.exit(error.exit_code)
 
 

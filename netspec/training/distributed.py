@@ -136,7 +136,9 @@ class DistributedRuntime(Runtime):
             return details[0]
         if kind == "refused":
             error_type, message, hint = details
-            raise error_type(message, hint)
+            error = error_type(message, hint)
+            error.shown_by_main = not self.is_main  # one copy of the message, rank 0's, not one per process
+            raise error
         raise TrainError(f"rank 0 failed: {details[0]}: {details[1]}")
 
     def node_main_first(self, work: Callable[[], T]) -> T:
@@ -274,11 +276,13 @@ def failure_message(failures: list) -> str:
         if failure.exitcode < 0:
             return f"was killed by {failure.signal_name()}"
         if failure.exitcode in REPORTED_EXITS:
-            return f"stopped with exit status {failure.exitcode} (its message is above)"
+            return f"stopped with exit status {failure.exitcode}"
         return f"failed with exit status {failure.exitcode}"
 
     (rank, cause), *others = failures
     message = f"error: data-parallel run failed: rank {rank} (local rank {cause.local_rank}, pid {cause.pid}) {how(cause)}"
     if others:
         message += "; then " + ", ".join(f"rank {other} {how(failure)}" for other, failure in others)
+    if cause.exitcode in REPORTED_EXITS:
+        return message + f"\n  hint: rank {rank}'s message above says why"
     return message + "\n  hint: the launcher stopped every process; continue from the last checkpoint with --resume"

@@ -106,7 +106,7 @@ def test_the_failure_report_names_the_rank_that_died_first():
                        2: failure(2, 1)}.items(), key=_failure_order)
     message = failure_message(failures)
     assert message.startswith("error: data-parallel run failed: rank 1 (local rank 1, pid 101) was killed by SIGKILL")
-    assert "rank 2 stopped with exit status 1" in message and "rank 0 was stopped (SIGTERM)" in message
+    assert "then rank 2 stopped with exit status 1, rank 0 was stopped (SIGTERM)" in message
 
 
 # ---- two real Gloo processes -----------------------------------------------------------------------------------
