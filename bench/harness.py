@@ -60,13 +60,18 @@ def synchronize(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed(function: Callable[[], object], device) -> float:
-    """Seconds `function` takes, with the device's queued work included."""
+def timed(function: Callable[[], object], device, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Seconds `function` takes, with the device's queued work included.
+
+    `clock=time.process_time` counts this process's CPU seconds instead of wall time: on a
+    CPU shared with other work, time spent descheduled then does not count (use it with
+    --threads 1, since idle OpenMP threads spinning at barriers count too).
+    """
     synchronize(device)
-    start = time.perf_counter()
+    start = clock()
     function()
     synchronize(device)
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def interleaved(candidates: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:

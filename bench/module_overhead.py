@@ -14,6 +14,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import time
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +42,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--bf16", action="store_true", help="run both under bf16 autocast, as `netspec train` "
                         "does on CUDA (both stay in contiguous layout: the seeds' x.view(N, -1) refuses "
                         "channels_last tensors)")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall time (default), or this process's CPU time: steadier on a shared CPU with "
+                        "--threads 1 (CPU device only)")
     add_common_arguments(parser)
     return parser.parse_args()
 
@@ -82,7 +86,7 @@ def steps_per_sample(step, device, seconds: float) -> int:
     return max(1, round(seconds / timed(step, device)))
 
 
-def measure(stem: str, batch: int, rounds: int, seconds: float, device, bf16: bool) -> list[object]:
+def measure(stem: str, batch: int, rounds: int, seconds: float, device, bf16: bool, clock) -> list[object]:
     built, hand, report_ = twin_pair(stem, device)
     inputs = torch.randn(batch, *report_.graph.input_shape, device=device)
     labels = torch.randint(0, report_.graph.output_shape[0], (batch,), device=device)
@@ -91,7 +95,8 @@ def measure(stem: str, batch: int, rounds: int, seconds: float, device, bf16: bo
 
     def candidate(model):
         def run() -> float:
-            return timed(lambda: [training_step(model, inputs, labels, bf16) for _ in range(steps)], device) / steps
+            return timed(lambda: [training_step(model, inputs, labels, bf16) for _ in range(steps)], device,
+                         clock) / steps
         return run
 
     samples = interleaved({"hand": candidate(hand), "built": candidate(built)}, rounds)
@@ -104,14 +109,18 @@ def measure(stem: str, batch: int, rounds: int, seconds: float, device, bf16: bo
 def main() -> None:
     args = parse_arguments()
     device = configure(args)
+    if args.clock == "cpu" and device.type != "cpu":
+        raise SystemExit("--clock cpu: expected --device cpu (GPU work does not show in this process's CPU time)")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     rows = []
     for stem in available_specs(args.specs):
         batch = args.batch or (CPU_BATCH.get(stem) if device.type == "cpu" else None) or SEED_BATCH[stem]
         print(f"{stem}: batch {batch}, {args.rounds} interleaved rounds ...", flush=True)
-        rows.append(measure(stem, batch, args.rounds, args.sample_seconds, device, args.bf16))
+        rows.append(measure(stem, batch, args.rounds, args.sample_seconds, device, args.bf16, clock))
     headers = ["spec", "batch", "rounds x steps", "hand ms/step", "built ms/step", "built/hand", "goal"]
     mode = "bf16 autocast" if args.bf16 else "float32"
-    notes = [f"ms/step: one forward + cross-entropy + backward, {mode}, train mode; median [25th-75th percentile].",
+    notes = [f"ms/step: one forward + cross-entropy + backward, {mode}, train mode, {args.clock} clock; "
+             "median [25th-75th percentile].",
              "built/hand: median of the per-round ratios (rounds alternate which runs first) [25th-75th pct]; "
              "'within noise': the median misses the goal but the 25th percentile meets it.",
              "Weights are copied from the built module into the seed's hand-written class and outputs checked "
