@@ -113,8 +113,8 @@ class DistributedRuntime(Runtime):
         return total
 
     def data_parallel(self, model: torch.nn.Module) -> torch.nn.Module:
-        if self.sync_batchnorm:  # replaces the batchnorm children in place; parameters stay the same objects
-            torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        if self.sync_batchnorm:
+            convert_to_sync_batchnorm(model)
         from torch.nn.parallel import DistributedDataParallel
 
         return DistributedDataParallel(model, device_ids=[self.device] if self.is_cuda else None)
@@ -180,6 +180,12 @@ def _is_collective_failure(error: RuntimeError) -> bool:
     """Errors of the process group (a peer gone, a timeout), as opposed to bugs in the step itself."""
     return isinstance(error, dist.DistError) or any(
         mark in str(error) for mark in ("gloo", "NCCL", "ProcessGroup", "Connection reset", "Connection closed"))
+
+
+def convert_to_sync_batchnorm(model: torch.nn.Module) -> int:
+    """Swap the batchnorm layers for SyncBatchNorm in place (same parameters, same checkpoint names); how many."""
+    torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return sum(isinstance(module, torch.nn.SyncBatchNorm) for module in model.modules())
 
 
 def parameter_names(model: torch.nn.Module) -> list[str]:

@@ -22,9 +22,9 @@ from click.testing import CliRunner
 import netspec
 from netspec.cli import cli
 from netspec.training import CheckpointError, TrainError
-from netspec.training.distributed import (EXIT_RANK_FAILED, DistributedRuntime, agreed_digest, failure_message,
-                                          refuse_other_world_size, relaunch_arguments, start_runtime,
-                                          weights_digest)
+from netspec.training.distributed import (EXIT_RANK_FAILED, DistributedRuntime, agreed_digest,
+                                          convert_to_sync_batchnorm, failure_message, refuse_other_world_size,
+                                          relaunch_arguments, start_runtime, weights_digest)
 
 from .conftest import MNIST_SAMPLE, SPECS
 
@@ -241,3 +241,15 @@ def test_ctrl_c_stops_both_ranks_after_the_same_step_and_resume_on_two_ends_like
     weights = torch.load(out / "checkpoint.pt", weights_only=True)["model"]
     expected = torch.load(reference / "checkpoint.pt", weights_only=True)["model"]
     assert all(torch.equal(weights[k], expected[k]) for k in expected)
+
+
+def test_sync_batchnorm_swaps_the_spec_batchnorms_and_keeps_the_checkpoint_names(tmp_path):
+    spec = tmp_path / "bn.yaml"
+    spec.write_text("name: bn\ninput: [1, 8, 8]\nlayers:\n  - {kind: conv, name: conv1, out_channels: 4, kernel_size: 3}\n"
+                    "  - {kind: batchnorm, name: bn1}\n  - relu\n  - flatten\n  - {kind: linear, name: fc, out_features: 2}\n")
+    model = netspec.build(str(spec))
+    names, parameters = list(model.state_dict()), list(model.parameters())
+    assert convert_to_sync_batchnorm(model) == 1  # (DDP accepts SyncBatchNorm on GPU modules only)
+    assert list(model.state_dict()) == names and all(a is b for a, b in zip(model.parameters(), parameters))
+    model.eval()  # outside training it normalises with the running statistics, like BatchNorm2d
+    assert model(torch.zeros(2, 1, 8, 8)).shape == (2, 2)
