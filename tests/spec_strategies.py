@@ -57,11 +57,43 @@ class Writer:
             params["wide"] = Expr("2 * width", "width", lambda v: 2 * v)
         spec = Spec(self.pick(["net", "tiny-net", "Net2"]), shape, params, self.blocks, [],
                     flow=self.chance(2) is False)
+        if self.chance(8):  # a flat `input: [features]`: an MLP
+            spec.input_shape = (self.int(4, 32),)
+            spec.layers, _ = self.flat_chain(spec.input_shape, Env(spec.param_values(), {"input": spec.input_shape}),
+                                             0, self.int(1, 5))
+            return spec
         env = Env(spec.param_values(), {"input": shape})
         trunk, x = self.chain(shape, env, 0, None, False, self.int(1, 6))
         head, _ = self.head(x, env)
         spec.layers = trunk + head
         return spec
+
+    def flat_chain(self, x, env: Env, depth: int, length: int):
+        """Layers on (features,) inputs: linear, activations, dropout, batchnorm, and flat concat/add."""
+        ops = []
+        for _ in range(length):
+            what = self.pick(["linear", "activation", "dropout", "batchnorm"] +
+                             (["concat", "add"] if depth < MAX_DEPTH else []))
+            if what == "linear":
+                fields = {"out_features": self.channels(env, False)}
+                if self.chance(3):
+                    fields["in_features"] = x[0]
+                op = Layer("linear", fields, "short" if len(fields) == 1 and self.chance(2) else "full")
+            elif what == "activation":
+                op = self.pick([Layer("relu", {}, "bare"), Layer("gelu", {}, "bare"),
+                                Layer(self.pick(["softmax", "log_softmax"]), {"dim": self.pick([1, -1])}, "short")])
+            elif what in ("dropout", "batchnorm"):
+                op = Layer(what, {}, "bare")
+            elif what == "concat":
+                op = Merge("concat", [self.flat_chain(x, env.child(), depth + 1, self.int(0, 2))[0]
+                                      for _ in range(self.int(2, 3))])
+            else:
+                op = Merge("add", [[Layer("linear", {"out_features": x[0]}, "short")], []])
+            if self.chance(3):
+                self.name(op, env)
+            x = op.apply(x, env)
+            ops.append(op)
+        return ops, x
 
     def chain(self, x, env: Env, depth: int, keep, poly: bool, length: int):
         ops = []
