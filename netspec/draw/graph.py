@@ -8,7 +8,6 @@ instance framed as a cluster named after the block.
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass, field
 
 from ..ir import BLOCK, INPUT, Graph, Node
@@ -83,9 +82,7 @@ def _clusters(graph: Graph) -> Cluster:
     blocks = sorted((node for node in graph.nodes if node.kind == BLOCK), key=lambda node: len(node.path))
     for block in blocks:
         inner = f"{block.path}.{block.label}["
-        members = [node for node in _drawn(graph) if node.path.startswith(inner)]
-        parent = _innermost(root, block.path)
-        parent.children.append(Cluster(_block_title(block, members), inner))
+        _innermost(root, block.path).children.append(Cluster(_block_title(block), inner))
     for node in _drawn(graph):
         _innermost(root, node.path).nodes.append(node)
     return root
@@ -98,15 +95,9 @@ def _innermost(cluster: Cluster, path: str) -> Cluster:
     return cluster
 
 
-def _block_title(block: Node, members: list[Node]) -> str:
-    """`incep1: inception_a`: the instance's attribute name (from its layers' names) and the block."""
-    named = next((node for node in members if node.module_name), None)
-    if named is None:
-        return block.label
-    # one module-name segment per list index in the path, plus one per named branch
-    depth = len(re.findall(r"\[[^\]]*\]", block.path)) + len(re.findall(r"\.branches\.[^.\[]+", block.path))
-    instance = ".".join(named.module_name.split(".")[:depth])
-    return f"{instance}: {block.label}" if instance else block.label
+def _block_title(block: Node) -> str:
+    """`incep1: inception_a`: the instance's attribute name and the block it uses."""
+    return f"{block.module_name}: {block.label}" if block.module_name else block.label
 
 
 # -- labels ----------------------------------------------------------------

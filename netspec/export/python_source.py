@@ -96,7 +96,7 @@ class SourceWriter:
     def _tree(self) -> Entry:
         root = Entry("", "")
         for node in self.graph.nodes:
-            if node.module_name is None:
+            if node.module_name is None or node.kind == BLOCK:  # a block instance has a name, not a module
                 continue
             entry, parts = root, node.module_name.split(".")
             for depth, key in enumerate(parts):
@@ -194,7 +194,8 @@ class SourceWriter:
         children, init, forward = list(entry.children.values()), [], []
         value, values = start, {}
         for child in children:
-            values[child.key] = value
+            outside = self._external_inputs(child)  # a merge's `from:` starts its branches elsewhere
+            values[child.key] = outside[0] if len(outside) == 1 else value
             value = self._output(child, value)
         for child in children:
             if self._needs_attribute(child):
@@ -229,6 +230,7 @@ class ForwardWriter:
     def __init__(self, writer: SourceWriter, entry: Entry, start: int, comments: bool):
         self.writer, self.entry, self.start, self.comments = writer, entry, start, comments
         self.children = list(entry.children.values())
+        self.taken = set(RESERVED)  # every variable name given out, so no value overwrites a live one
         self.uses: dict[int, list[int]] = {}
         for position, child in enumerate(self.children):
             for value in self._arguments(child):
@@ -262,8 +264,12 @@ class ForwardWriter:
         last = position == len(self.children) - 1
         if (users == [position + 1]) or (last and not users):
             return "x"
-        key = child.key if child.key.isidentifier() and not keyword.iskeyword(child.key) else f"out{child.key}"
-        return key + "_" if key in RESERVED else key
+        base = child.key if child.key.isidentifier() and not keyword.iskeyword(child.key) else f"out{child.key}"
+        name, number = base, 2
+        while name in self.taken:
+            name, number = f"{base}_{number}", number + 1
+        self.taken.add(name)
+        return name
 
     def _expression(self, child: Entry, arguments: list[str]) -> str:
         if not child.is_list and not child.has_branches and child.node.kind in MERGE_NAMES:

@@ -76,7 +76,8 @@ def _arguments(module: nn.Module) -> list[str]:
         if parameter.default is parameter.empty:
             # sizes first, the rest by name: nn.Conv2d(1, 10, kernel_size=5), as the seeds write it
             texts.append(repr(value) if len(texts) < POSITIONAL else f"{parameter.name}={value!r}")
-        elif value != _compact(parameter.default) and not _is_implied_stride(module, parameter.name, value):
+        elif value != _compact(parameter.default) and not (parameter.default is None and
+                                                           _is_implied_stride(module, parameter.name, value)):
             texts.append(f"{parameter.name}={value!r}")
     return texts
 
