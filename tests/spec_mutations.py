@@ -27,6 +27,8 @@ BAD_VALUES = {
     "out_features": [0, "ten"], "ceil_mode": [2], "affine": ["sure"], "negative_slope": ["steep"],
     "dim": ["last"], "approximate": ["fast"], "output_size": [0], "trainable": [0, "never"],
 }
+HINTS = {"unknown_kind": "did you mean", "unknown_top_key": "did you mean",
+         "unknown_expression": "did you mean 'width'?", "wrong_type": None}  # "expected A; got B" says it all
 YAML11_BOOLEANS = ["yes", "no", "on", "off", "y", "n", "Yes", "NO", "Off"]
 AMBIGUOUS_INTS = ["010", "0x10", "0o7", "007", "0b11"]
 RESERVED = ["forward", "training", "class", "self", "_hidden", "eval", "input", "my-layer", "2fast"]
@@ -38,6 +40,7 @@ class Broken:
     codes: tuple[str, ...]  # the error code must start with one of these...
     token: str | None  # ...on a line that contains this text (None: any located line)
     what: str  # the mutation, for the failure message
+    hint: str | None  # ...with a hint containing this ("": any hint; None: a hint is optional)
 
 
 def fields_of(kind: str) -> set[str]:
@@ -138,10 +141,8 @@ class Mutator(Writer):
         return ("yaml.tag",), "!!python"
 
     def unknown_expression(self, spec):
-        layer = self.layer(spec, "out_channels") or self.layer(spec, "out_features")
-        if layer is None:
-            return self.wrong_type(spec)
-        field = "out_channels" if "out_channels" in layer.fields else "out_features"
+        layer = self.layer(spec, "out_channels") or self.layer(spec, "out_features") or self.layer(spec)
+        field = next((f for f in ("out_channels", "out_features") if f in layer.fields), "trainable")
         full(layer).fields[field] = Raw("2 * widht")
         return ("spec.expression",), "widht"
 
@@ -270,7 +271,7 @@ def broken_specs(draw, what: str) -> Broken:
     expected = getattr(mutator, what)(spec)
     if expected is None:  # this spec offers no spot for that mutation
         what, expected = "unknown_kind", mutator.unknown_kind(spec)
-    return Broken(mutator.text or spec.text(), *expected, what)
+    return Broken(mutator.text or spec.text(), *expected, what, HINTS.get(what, ""))
 
 
 JUNK = string.ascii_letters + string.digits + " \t\n:-{}[],#&*!|>'\"%@`"

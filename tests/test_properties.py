@@ -10,7 +10,8 @@
   and trainable, to the checker's counts; torch's FLOP counter measures 2 x batch x the checker's MACs.
 - `test_broken_specs_get_located_diagnostics`, 304 examples (16 for each of the 19 mutations in
   spec_mutations): a valid spec with one mistake. check() never raises, reports ok == False with the
-  expected error on the line that holds the mistake, and the diagnostics render as text and JSON.
+  expected error on the line that holds the mistake, with a hint (a "did you mean" for misspellings)
+  wherever a fix can be proposed, and the diagnostics render as text and JSON.
 - `test_garbage_never_raises`, 150 examples: truncated or garbled specs, random text and bytes.
   check() never raises, every diagnostic is well-formed, and an input that stays valid builds.
 
@@ -142,8 +143,10 @@ def assert_diagnosed(broken, workdir) -> None:
     assert not report.ok, f"{broken.what}: no error for\n{broken.text}"
     lines = broken.text.splitlines()
     located = [d for d in report.errors if d.code.startswith(broken.codes) and d.line is not None
-               and (broken.token is None or broken.token in lines[d.line - 1])]
-    assert located, (f"{broken.what}: expected {broken.codes} on a line with {broken.token!r}; got\n"
+               and (broken.token is None or broken.token in lines[d.line - 1])
+               and (broken.hint is None or broken.hint in (d.hint or "") and d.hint)]
+    assert located, (f"{broken.what}: expected {broken.codes} on a line with {broken.token!r} and a hint "
+                     f"with {broken.hint!r}; got\n"
                      + render_text(report.diagnostics, broken.text))
 
 
