@@ -35,13 +35,14 @@ from .check import Report, check  # noqa: E402  (after the class swap: submodule
 from .diagnostics import Diagnostic, SpecError  # noqa: E402
 from .draw import draw_filters, draw_graph  # noqa: E402
 from .expand import Limits  # noqa: E402
+from .export.errors import ExportError  # noqa: E402
 from .schema import json_schema  # noqa: E402
 from .spec import Spec, load  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Diagnostic", "Limits", "Report", "Spec", "SpecError", "build", "check", "draw_filters", "draw_graph",
-           "evaluate", "export", "json_schema", "load", "predict", "train"]
+__all__ = ["Diagnostic", "ExportError", "Limits", "Report", "Spec", "SpecError", "build", "check", "draw_filters",
+           "draw_graph", "evaluate", "export", "json_schema", "load", "predict", "train"]
 
 
 def __getattr__(name: str):
