@@ -169,7 +169,7 @@ class SourceWriter:
             built.append((child.key, self._construct(child, value, depth + 1)))
             value = self._output(child, value)
         if not built:
-            return "nn.Sequential()"
+            return "nn.Identity()"  # an empty branch: the skip connection
         if [key for key, _ in built] == [str(i) for i in range(len(built))]:
             items = [f"{inner}{text}," for _, text in built]
             return "nn.Sequential(\n" + "\n".join(items) + f"\n{pad})"
