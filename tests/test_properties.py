@@ -6,8 +6,8 @@
   `inputs:` references, short forms, parameter expressions, heads). For each, the checker reports no
   error and the output shape of the generator's own shape model; the built module, run on a random
   batch, gives every layer the checker's input and output shapes (forward hooks on the IR's
-  submodules); its parameters are named after the IR's module names and add up, per layer, in total
-  and trainable, to the checker's counts; torch's FLOP counter measures 2 x batch x the checker's MACs.
+  submodules); its parameters are named after the IR's module names, listed in spec order, and add up,
+  per layer, in total and trainable, to the checker's counts; torch's FLOP counter measures 2 x batch x the checker's MACs.
 - `test_broken_specs_get_located_diagnostics`, 304 examples (16 for each of the 19 mutations in
   spec_mutations): a valid spec with one mistake. check() never raises, reports ok == False with the
   expected error on the line that holds the mistake, with a hint (a "did you mean" for misspellings)
@@ -97,6 +97,8 @@ def assert_matches_checker(report: netspec.Report) -> None:
         counted[owner] += parameter.numel()
         assert parameter.requires_grad == owners[owner].trainable, name
     assert counted == {name: node.params for name, node in owners.items()}
+    in_spec_order = [node.module_name for node in graph.nodes if node.params]
+    assert list(dict.fromkeys(name.rpartition(".")[0] for name, _ in model.named_parameters())) == in_spec_order
     assert sum(p.numel() for p in model.parameters()) == report.params
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == report.trainable_params
     assert flops == 2 * BATCH * report.macs
