@@ -18,6 +18,9 @@ layers:
   - {kind: conv, out_channels: 4, kernel_size: 20}
 """
 
+# torch marks torch.jit.load deprecated; loading TorchScript is what these tests check
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
+
 
 @pytest.fixture
 def run():

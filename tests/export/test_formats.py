@@ -24,6 +24,9 @@ SPECS = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "specs").glob("*.
 TOLERANCE = 1e-5
 BATCH = 1  # not the exporter's example batch (2): the batch dimension must really be dynamic
 
+# torch marks torch.jit.load deprecated; loading TorchScript is what these tests check
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
+
 
 @lru_cache(maxsize=None)
 def built(spec: str):
