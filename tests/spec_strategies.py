@@ -6,7 +6,8 @@ shape-preserving and sliding-window kind, concat of branches that keep H x W (or
 residual adds with an identity `[]` shortcut or a strided 1x1 projection, named blocks with
 parameters (required or defaulted, some shadowing a network parameter) called again with other
 arguments, `repeat: N`, `from:` and `inputs:` references by name, every short form, network
-parameters used in expressions, and a flatten or global-pool head with linear layers.
+parameters used in expressions, a flatten or global-pool head with linear layers, and MLPs on a
+flat `input: [features]`.
 
 Choices are ordered simplest first so Hypothesis shrinks a failure to a short, plain spec.
 """
@@ -75,7 +76,7 @@ class Writer:
             what = self.pick(["linear", "activation", "dropout", "batchnorm"] +
                              (["concat", "add"] if depth < MAX_DEPTH else []))
             if what == "linear":
-                fields = {"out_features": self.channels(env, False)}
+                fields = {"out_features": self.channels(env)}
                 if self.chance(3):
                     fields["in_features"] = x[0]
                 op = Layer("linear", fields, "short" if len(fields) == 1 and self.chance(2) else "full")
@@ -132,8 +133,8 @@ class Writer:
             return name, env.lookup(name)
         return None, x
 
-    def channels(self, env: Env, poly: bool):
-        """An int, or an expression over a parameter in scope (block parameters first in a block body)."""
+    def channels(self, env: Env):
+        """An int, or an expression over a parameter in scope (a block's own, inside a block body)."""
         if self.chance(2):
             param = self.pick(sorted(env.params))
             template, meaning = self.pick(EXPRESSIONS)
@@ -155,7 +156,7 @@ class Writer:
 
     def conv(self, x, env, depth, keep, poly):
         name, (c, h, w) = self.source(x, env, keep)
-        fields = {"out_channels": self.channels(env, poly)}
+        fields = {"out_channels": self.channels(env)}
         if keep is not None:
             dilation = self.pick([1, 1, 2])
             kernel = self.pick([1, 3, 5])
@@ -234,11 +235,11 @@ class Writer:
 
     # -- structure ---------------------------------------------------------
 
-    def halving(self, env: Env, poly: bool) -> Layer:
+    def halving(self, env: Env) -> Layer:
         """A layer mapping H to floor((H - 1)/2) + 1, whatever H is, as every branch of a halving merge does."""
         return self.pick([
-            Layer("conv", {"out_channels": self.channels(env, poly), "kernel_size": 3, "stride": 2, "padding": 1}),
-            Layer("conv", {"out_channels": self.channels(env, poly), "kernel_size": 1, "stride": 2}),
+            Layer("conv", {"out_channels": self.channels(env), "kernel_size": 3, "stride": 2, "padding": 1}),
+            Layer("conv", {"out_channels": self.channels(env), "kernel_size": 1, "stride": 2}),
             Layer("maxpool", {"kernel_size": 3, "stride": 2, "padding": 1}),
             Layer("avgpool", {"kernel_size": 3, "stride": 2, "padding": 1}),
         ])
@@ -246,7 +247,7 @@ class Writer:
     def branch(self, x, env: Env, depth: int, keep, poly: bool, halve: bool):
         ops, y = [], x
         if halve:
-            ops.append(self.halving(env, poly))
+            ops.append(self.halving(env))
             y = ops[0].apply(y, env)
         more, y = self.chain(y, env, depth + 1, y[1:], poly, self.int(0, 2))
         return ops + more, y
@@ -267,7 +268,7 @@ class Writer:
         source, x = self.source(x, env, keep)
         halve = keep is None and self.chance(3)
         benv = env.child()
-        out = x[0] if not halve and self.chance(2) else self.channels(env, poly)  # x[0]: identity shortcut fits
+        out = x[0] if not halve and self.chance(2) else self.channels(env)  # x[0]: identity shortcut fits
         first = Layer("conv", {"out_channels": out, "kernel_size": 3, "stride": 2 if halve else 1, "padding": 1})
         body = [first] + self.pick([[], [Layer("batchnorm", {}, "bare"), Layer("relu", {}, "bare"),
                                          Layer("conv", {"out_channels": out, "kernel_size": 3, "padding": 1})]])
@@ -296,7 +297,7 @@ class Writer:
             return self.activation(x, env, depth, keep, poly)
         anchor = self.pick(anchors)
         shape = visible[anchor]
-        out = shape[0] if kind == "add" else self.channels(env, poly)
+        out = shape[0] if kind == "add" else self.channels(env)
         side = Layer("conv", {"out_channels": out, "kernel_size": 3, "padding": 1}, source=anchor)
         self.name(side, env)
         return [side, Refs(kind, [anchor, side.name])]
@@ -318,7 +319,7 @@ class Writer:
             if param == "stride":
                 value = 1 if keep is not None else self.int(1, 2)
             else:
-                value = self.channels(env, False)
+                value = self.channels(env)
             if default is None or self.chance(3) is False:
                 args[param] = value
         return args
@@ -360,7 +361,7 @@ class Writer:
         return BlockCall(block, args, self.pick(["full", "nested"]))
 
     def strided_residual(self, env: Env) -> Merge:
-        out = self.channels(env, True)
+        out = self.channels(env)
         stride = Expr("stride", "stride", lambda v: v)
         body = [Layer("conv", {"out_channels": out, "kernel_size": 3, "stride": stride, "padding": 1}),
                 Layer("relu", {}, "bare"), Layer("conv", {"out_channels": out, "kernel_size": 3, "padding": 1})]
@@ -388,7 +389,7 @@ class Writer:
         for _ in range(self.int(0, 3)):
             ops.append(self.pick([Layer("dropout", {"p": 0.5}, "short"), Layer("relu", {}, "bare"),
                                   Layer("batchnorm", {}, "bare"),
-                                  Layer("linear", {"out_features": self.channels(env, False)}, "short")]))
+                                  Layer("linear", {"out_features": self.channels(env)}, "short")]))
         final = {"out_features": self.pick([Expr("num_classes", "num_classes", lambda v: v), self.int(1, 10)])}
         if self.chance(5):
             final["trainable"] = False
