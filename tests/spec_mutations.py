@@ -38,9 +38,9 @@ RESERVED = ["forward", "training", "class", "self", "_hidden", "eval", "input", 
 class Broken:
     text: str
     codes: tuple[str, ...]  # the error code must start with one of these...
-    token: str | None  # ...on a line that contains this text (None: any located line)
-    what: str  # the mutation, for the failure message
+    token: str | None  # ...on a line that contains this text (None: any located line)...
     hint: str | None  # ...with a hint containing this ("": any hint; None: a hint is optional)
+    what: str  # the mutation, for the failure message
 
 
 def fields_of(kind: str) -> set[str]:
@@ -271,7 +271,7 @@ def broken_specs(draw, what: str) -> Broken:
     expected = getattr(mutator, what)(spec)
     if expected is None:  # this spec offers no spot for that mutation
         what, expected = "unknown_kind", mutator.unknown_kind(spec)
-    return Broken(mutator.text or spec.text(), *expected, what, HINTS.get(what, ""))
+    return Broken(mutator.text or spec.text(), *expected, HINTS.get(what, ""), what)
 
 
 JUNK = string.ascii_letters + string.digits + " \t\n:-{}[],#&*!|>'\"%@`"
