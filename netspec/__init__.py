@@ -13,33 +13,18 @@ and `draw_filters` import it when called.
 
 from __future__ import annotations
 
-import sys
-import types
-
-_LAZY = {"build": ".build", "export": ".export", "train": ".training", "evaluate": ".training",
-         "predict": ".training"}  # attribute -> the submodule defining a function of that name
-
-
-class _Package(types.ModuleType):
-    """Keeps `netspec.build` the function after `import netspec.build` binds the submodule here."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _LAZY and isinstance(value, types.ModuleType):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-from .check import Report, check  # noqa: E402  (after the class swap: submodule imports below bind through it)
-from .diagnostics import Diagnostic, SpecError  # noqa: E402
-from .draw import draw_filters, draw_graph  # noqa: E402
-from .expand import Limits  # noqa: E402
-from .export.errors import ExportError  # noqa: E402
-from .schema import json_schema  # noqa: E402
-from .spec import Spec, load  # noqa: E402
+from .check import Report, check
+from .diagnostics import Diagnostic, SpecError
+from .draw import draw_filters, draw_graph
+from .expand import Limits
+from .exporters.errors import ExportError
+from .schema import json_schema
+from .spec import Spec, load
 
 __version__ = "0.1.0"
+
+_LAZY = {"build": ".builder", "export": ".exporters", "train": ".training", "evaluate": ".training",
+         "predict": ".training"}  # function -> the submodule defining it, imported on first use
 
 __all__ = ["Diagnostic", "ExportError", "Limits", "Report", "Spec", "SpecError", "build", "check", "draw_filters",
            "draw_graph", "evaluate", "export", "json_schema", "load", "predict", "train"]

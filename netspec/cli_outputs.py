@@ -13,8 +13,8 @@ import click
 
 from .diagnostics import SpecError
 from .draw import GRAPH_FORMATS, draw_filters, draw_graph
-from .export import FORMATS
-from .export.errors import ExportError
+from .exporters import FORMATS
+from .exporters.errors import ExportError
 
 EXIT_STATUS = """
 \b
@@ -50,7 +50,7 @@ def _parse_shape(ctx, param, value):
 \b
 Examples:
   netspec export specs/lenet_cifar.yaml --format onnx -o lenet.onnx
-  netspec export specs/alexnet.yaml --checkpoint runs/alexnet/best.pt -o alexnet.onnx
+  netspec export specs/alexnet.yaml --checkpoint runs/alexnet/checkpoint.pt -o alexnet.onnx
   netspec export specs/resnet_mini.yaml --format torchscript -o resnet_mini.pt
   netspec export specs/googlenet_mini.yaml --format python -o googlenet_mini.py
 \b
@@ -103,7 +103,7 @@ def graph(spec, output):
 @click.command(epilog="""
 \b
 Examples:
-  netspec filters specs/alexnet.yaml runs/alexnet/best.pt -o filters.png
+  netspec filters specs/alexnet.yaml runs/alexnet/checkpoint.pt -o filters.png
   netspec filters specs/resnet_mini.yaml runs/resnet/last.pt --layer rblock1.0.body.conv1 -o body.png
 \b
 Kernels over 3 input channels are drawn in colour; others as the mean over

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .export.errors import ExportError
+from .exporters.errors import ExportError
 
 if TYPE_CHECKING:
     import torch.nn as nn

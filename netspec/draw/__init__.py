@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..check import Report, check
-from ..export import writable_target
-from ..export.errors import ExportError
+from ..exporters import writable_target
+from ..exporters.errors import ExportError
 from .graph import dot_source, mermaid_source
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def draw_filters(spec: "Spec | Report | str | Path", checkpoint: str | Path, pat
                  layer: str | None = None) -> Path:
     """Save the first conv layer's kernels (or the conv named `layer`) as an image grid, as seed 004 shows AlexNet's.
 
-    >>> netspec.draw_filters("specs/alexnet.yaml", "runs/alexnet/best.pt", "filters.png")
+    >>> netspec.draw_filters("specs/alexnet.yaml", "runs/alexnet/checkpoint.pt", "filters.png")
     PosixPath('filters.png')
     """
     from .filters import save_filter_grid

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from ..build import build_graph
-from ..export.errors import ExportError
+from ..builder import build_graph
+from ..exporters.errors import ExportError
 from ..ir import Graph, Node
 from ..weights import load_weights
 

@@ -294,7 +294,7 @@ class _Run:
 
 
 def build_model(report: Report, runtime: Runtime) -> torch.nn.Module:
-    from ..build import build
+    from ..builder import build
 
     return build(report).to(runtime.device, memory_format=torch.channels_last)
 

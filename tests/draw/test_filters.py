@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 import netspec
-from netspec.export.errors import ExportError
+from netspec.exporters.errors import ExportError
 
 SPEC = "specs/lenet_cifar.yaml"  # conv1: 6 kernels of 3x5x5, drawn in colour
 

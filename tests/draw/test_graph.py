@@ -11,7 +11,7 @@ import pytest
 
 import netspec
 from netspec.draw.graph import dot_source, mermaid_source
-from netspec.export.errors import ExportError
+from netspec.exporters.errors import ExportError
 from netspec.ir import BLOCK
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,7 +27,7 @@ def export(spec: "Spec | Report | str | Path", format: str, path: str | Path, ch
     Raises SpecError when the spec has errors, ExportError for problems with the
     format, the checkpoint, the output path or a missing optional package.
 
-    >>> netspec.export("specs/lenet_cifar.yaml", "onnx", "lenet.onnx", checkpoint="runs/lenet/best.pt")
+    >>> netspec.export("specs/lenet_cifar.yaml", "onnx", "lenet.onnx", checkpoint="runs/lenet/checkpoint.pt")
     PosixPath('lenet.onnx')
     >>> netspec.export("specs/resnet_mini.yaml", "python", "resnet_mini.py")  # plain PyTorch, no netspec
     PosixPath('resnet_mini.py')
@@ -56,7 +56,7 @@ def export(spec: "Spec | Report | str | Path", format: str, path: str | Path, ch
 
 
 def _model(report: Report, checkpoint):
-    from ..build import build_graph
+    from ..builder import build_graph
     from ..weights import load_weights
 
     model = build_graph(report.graph)

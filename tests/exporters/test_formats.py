@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import netspec
-from netspec.build import _class_name, build_graph
+from netspec.builder import _class_name, build_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "specs").glob("*.yaml"))

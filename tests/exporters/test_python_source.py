@@ -9,9 +9,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 
 import netspec
-from netspec.build import _class_name, build_graph
-from netspec.export.errors import ExportError
-from netspec.export.python_source import python_source
+from netspec.builder import _class_name, build_graph
+from netspec.exporters.errors import ExportError
+from netspec.exporters.python_source import python_source
 from spec_strategies import valid_specs
 
 PROPERTY = settings(deadline=None, derandomize=True, max_examples=60,
@@ -83,7 +83,7 @@ def test_random_specs_export_to_an_equal_module_or_say_why_not(spec, tmp_path_fa
 
 
 def test_a_layer_without_a_plain_pytorch_spelling_is_refused_clearly():
-    from netspec.export.torch_source import constructor
+    from netspec.exporters.torch_source import constructor
 
     class Custom(torch.nn.Module):
         pass

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from ..build import _class_name
+from ..builder import _class_name
 from ..ir import BLOCK, Graph, Node
 from ..kinds.base import fmt_shape
 from .errors import ExportError
