@@ -223,7 +223,11 @@ class Expander:
         if layer is not None and layer.from_ is not None:
             source = self.resolve(layer.from_, scope, form, "from", path)
         if kind.merges and source is not None:  # branches start from `source`, like any layer's input
+            first_branch_node = len(self.graph.nodes)
             inputs = self.merge_inputs(form, source, scope, path, f"{prefix}{seg}.", stack)
+            if layer is not None and not layer.trainable:  # a frozen merge freezes its branches
+                for branch_node in self.graph.nodes[first_branch_node:]:
+                    branch_node.trainable = False
         else:
             inputs = [source]
         if layer is None or any(i is None for i in inputs):

@@ -29,6 +29,17 @@ def test_a_merge_with_both_from_and_inputs_is_refused(check_text):
     assert error.message == "add: expected `from` or `inputs`, not both"
 
 
+def test_a_frozen_merge_freezes_the_layers_of_its_branches(check_text):
+    report = check_text("name: t\ninput: [3, 8, 8]\nlayers:\n"
+                        "  - {kind: add, trainable: false, branches: [[{kind: conv, out_channels: 3, kernel_size: 3,"
+                        " padding: 1}], []]}\n"
+                        "  - {kind: conv, out_channels: 4, kernel_size: 3}\n")
+    assert report.errors == []
+    assert (report.params, report.trainable_params) == (84 + 112, 112)
+    model = netspec.build(report)
+    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == 112
+
+
 # -- named references, scopes, blocks and repeats --------------------------------------------------------
 
 BLOCKS = """\
