@@ -17,24 +17,11 @@ EXPRESSION = {"type": "string", "description": "an expression over params, e.g. 
 
 def json_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
-    layer_refs = []
     for name, kind in REGISTRY.items():
-        schema = kind.schema.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
-        defs.update(schema.pop("$defs", {}))
-        schema["description"] = kind.summary
-        schema["properties"]["kind"] = {"const": name}
-        schema["required"] = sorted(set(schema.get("required", [])) | {"kind"})
-        for field in ("branches",):
-            if field in schema["properties"]:
-                schema["properties"][field] = {"anyOf": [
-                    {"type": "array", "items": {"$ref": "#/$defs/Branch"}},
-                    {"type": "object", "additionalProperties": {"$ref": "#/$defs/Branch"}}]}
-        _allow_expressions(schema)
-        defs[f"layer_{name}"] = schema
-        layer_refs.append({"$ref": f"#/$defs/layer_{name}"})
+        defs[f"layer_{name}"] = _kind_schema(name, kind, defs)
     defs["Layer"] = {"anyOf": [
         {"type": "string", "description": "a kind with default fields, e.g. relu, or a block without parameters"},
-        *layer_refs,
+        *({"$ref": f"#/$defs/layer_{name}"} for name in REGISTRY),
         {"type": "object", "required": ["block"], "description": "use of a block defined under `blocks:`",
          "properties": {"block": {"type": "string"}, "name": {"type": "string"}, "from": {"type": "string"}},
          "additionalProperties": {"anyOf": [{"type": "number"}, EXPRESSION]}},
@@ -74,6 +61,21 @@ def json_schema() -> dict[str, Any]:
         },
         "$defs": defs,
     }
+
+
+def _kind_schema(name: str, kind, defs: dict[str, Any]) -> dict[str, Any]:
+    """One kind's pydantic schema, tagged by `kind`, with expressions allowed and branches typed."""
+    schema = kind.schema.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    defs.update(schema.pop("$defs", {}))
+    schema["description"] = kind.summary
+    schema["properties"]["kind"] = {"const": name}
+    schema["required"] = sorted(set(schema.get("required", [])) | {"kind"})
+    if "branches" in schema["properties"]:
+        schema["properties"]["branches"] = {"anyOf": [
+            {"type": "array", "items": {"$ref": "#/$defs/Branch"}},
+            {"type": "object", "additionalProperties": {"$ref": "#/$defs/Branch"}}]}
+    _allow_expressions(schema)
+    return schema
 
 
 def _allow_expressions(node: Any) -> None:
