@@ -173,19 +173,19 @@ def _decimal_hint(text: str) -> str:
         return "write it in decimal, or quote it if you mean a string"
 
 
-class _PlainLoader(yaml.SafeLoader):
-    """A loader that resolves no implicit tags (plain scalars are typed by `_Converter`) and
-    stops composing past MAX_DEPTH or MAX_NODES: before PyYAML's recursion limit, and before
-    spending a minute on a 5 MB file (PyYAML composes some 50,000 nodes a second)."""
+class _BudgetedComposer(yaml.composer.Composer):
+    """Composes with no implicit tags (plain scalars are typed by `_Converter`) and stops past
+    MAX_DEPTH or MAX_NODES: before Python's recursion limit, and before spending a minute on a
+    5 MB file (PyYAML composes some 50,000 nodes a second)."""
 
     yaml_implicit_resolvers: dict = {}
     depth = 0
+    nodes = 0
 
     def resolve(self, kind, value, implicit):
         if kind is yaml.ScalarNode and implicit[0]:
             return _UNTAGGED  # told apart from an explicit `!!str`, which must stay a string
         return super().resolve(kind, value, implicit)
-    nodes = 0
 
     def compose_node(self, parent, index):
         self.depth += 1
@@ -201,13 +201,42 @@ class _PlainLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
+class _PlainLoader(_BudgetedComposer, yaml.SafeLoader):
+    """Pure-Python scanning and parsing."""
+
+
+if yaml.__with_libyaml__:
+    class _FastPlainLoader(_BudgetedComposer, yaml.resolver.Resolver, yaml._yaml.CParser):
+        """libyaml's C scanner and parser (iterative, so deep nesting cannot overflow the C stack)
+        feeding the same Python composer: about 9x faster than pure-Python scanning."""
+
+        def __init__(self, stream):
+            yaml._yaml.CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    _LOADER = _FastPlainLoader
+else:
+    _LOADER = _PlainLoader
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError:
+        if _LOADER is _PlainLoader:
+            raise
+        # the rare bad file is read again by pure PyYAML, whose messages name the offending character
+        return yaml.compose(text, Loader=_PlainLoader)
+
+
 def parse_yaml(text: str, sink: DiagnosticSink) -> YNode | None:
     """Parse YAML text into a located tree; problems go to `sink`, never raise."""
     if len(text) > MAX_BYTES:
         sink.error("yaml.too_large", f"spec is {len(text)} bytes; the limit is {MAX_BYTES}")
         return None
     try:
-        node = yaml.compose(text, Loader=_PlainLoader)
+        node = _compose(text)
     except _OverBudget as exc:
         sink.error("yaml.budget", exc.message, exc.mark, hint="a spec this large is almost always generated or "
                                                               "corrupted")
