@@ -3,8 +3,11 @@
 Each class copies its seed's code (attribute names, layer order, forward) so that a
 benchmark compares netspec's built module with what a user would otherwise write.
 `HAND_NETS` maps a spec's file stem (specs/<stem>.yaml) to its hand-written twin, and
-`load_built_weights(hand, built)` copies a built module's weights into the twin so that
-both compute the same function (the benchmarks check that they do).
+`load_built_weights(hand, built, example)` copies a built module's weights into the twin so
+that both compute the same function (the benchmarks check that they do, and
+tests/specs/test_seed_builds.py does for every spec). Where a seed leaves out layers that
+the paper has (seed 004's shape demo), the twin has them and the seed's verbatim code
+stands beside it under its own name.
 """
 
 from __future__ import annotations
@@ -102,10 +105,9 @@ class ResNetMini(nn.Module):
 
 # --- seed 001: d2l's AlexNet for Fashion-MNIST resized to 224, and its 28x28 variant
 
-def alexnet_fashion() -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(1, 96, kernel_size=11, stride=4, padding=1), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=2),
+def _d2l_alexnet_body() -> list[nn.Module]:
+    """Seed 001's layers after the first pool, shared by its 224 and 28 networks."""
+    return [
         nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),
         nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
@@ -117,25 +119,20 @@ def alexnet_fashion() -> nn.Sequential:
         nn.Dropout(p=0.5),
         nn.Linear(4096, 4096), nn.ReLU(),
         nn.Dropout(p=0.5),
-        nn.Linear(4096, 10))
+        nn.Linear(4096, 10),
+    ]
+
+
+def alexnet_fashion() -> nn.Sequential:
+    """Seed 001's d2l AlexNet for Fashion-MNIST resized to 224."""
+    return nn.Sequential(nn.Conv2d(1, 96, kernel_size=11, stride=4, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(kernel_size=3, stride=2), *_d2l_alexnet_body())
 
 
 def alexnet_28() -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(1, 96, kernel_size=5, padding=2), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=1),
-        nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
-        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
-        nn.MaxPool2d(kernel_size=3, stride=2),
-        nn.Flatten(),
-        nn.Linear(6400, 4096), nn.ReLU(),
-        nn.Dropout(p=0.5),
-        nn.Linear(4096, 4096), nn.ReLU(),
-        nn.Dropout(p=0.5),
-        nn.Linear(4096, 10))
+    """Seed 001's variant for 28x28 input: only the first conv and pool differ."""
+    return nn.Sequential(nn.Conv2d(1, 96, kernel_size=5, padding=2), nn.ReLU(),
+                         nn.MaxPool2d(kernel_size=3, stride=1), *_d2l_alexnet_body())
 
 
 # --- seed 002: the PyTorch tutorial's LeNet for CIFAR-10
@@ -160,12 +157,83 @@ class LeNetCifar(nn.Module):
         return x
 
 
+# --- seed 004: AlexNet at 3x227x227 (its shape demo and the paper's layers) and ZFNet
+
+def alexnet_seed_demo() -> nn.Sequential:
+    """Seed 004's shape demo, verbatim: no ReLU after the FC layers, no dropout, no LRN.
+
+    Same parameters as specs/alexnet.yaml but not the same function, so it is no twin:
+    the tests count it; `alexnet_paper` is the twin."""
+    return nn.Sequential(
+        nn.Conv2d(kernel_size=11, in_channels=3, out_channels=96, stride=4, padding=0),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(kernel_size=5, in_channels=96, out_channels=256, stride=1, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(kernel_size=3, in_channels=256, out_channels=384, stride=1, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(kernel_size=3, in_channels=384, out_channels=384, stride=1, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(kernel_size=3, in_channels=384, out_channels=256, stride=1, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Flatten(),
+        nn.Linear(9216, 4096),
+        nn.Linear(4096, 4096),
+        nn.Linear(4096, 1000),
+    )
+
+
+def _paper_lrn() -> nn.LocalResponseNorm:
+    # The paper's n=5, k=2, alpha=1e-4 (on the plain sum; torch divides alpha by n).
+    return nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)
+
+
+def alexnet_paper() -> nn.Sequential:
+    """Seed 004's network with the layers its demo leaves out, where the paper puts them:
+    LRN after conv1's and conv2's ReLU (before the pool), ReLU and dropout after fc1 and fc2."""
+    return nn.Sequential(
+        nn.Conv2d(3, 96, kernel_size=11, stride=4), nn.ReLU(), _paper_lrn(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(), _paper_lrn(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(3, 2),
+        nn.Flatten(),
+        nn.Linear(9216, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 1000),
+    )
+
+
+def zfnet() -> nn.Sequential:
+    """Seed 004's AlexNet with the ZFNet changes as the paper's Fig. 3 and Table 2 (b) have them:
+    conv1 7x7/2, conv2 stride 2, conv3-5 512/1024/512 maps, Caffe-style (ceil) pools."""
+    return nn.Sequential(
+        nn.Conv2d(3, 96, kernel_size=7, stride=2, padding=1), nn.ReLU(),
+        nn.MaxPool2d(3, 2, ceil_mode=True), _paper_lrn(),
+        nn.Conv2d(96, 256, kernel_size=5, stride=2), nn.ReLU(),
+        nn.MaxPool2d(3, 2, ceil_mode=True), _paper_lrn(),
+        nn.Conv2d(256, 512, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(512, 1024, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(1024, 512, kernel_size=3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(3, 2, ceil_mode=True),
+        nn.Flatten(),
+        nn.Linear(512 * 6 * 6, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 1000),
+    )
+
+
 HAND_NETS: dict[str, Callable[[], nn.Module]] = {
     "resnet_mini": ResNetMini,
     "googlenet_mini": GoogLeNetMini,
     "alexnet_fashion": alexnet_fashion,
     "alexnet_28": alexnet_28,
     "lenet_cifar": LeNetCifar,
+    "alexnet": alexnet_paper,
+    "zfnet": zfnet,
 }
 
 

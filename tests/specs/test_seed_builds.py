@@ -1,14 +1,13 @@
-"""Each spec's built module against the seed's own PyTorch code (tests/specs/seed_networks.py).
+"""Each spec's built module against the seed's own PyTorch code (bench/seed_nets.py's HAND_NETS).
 
-Same parameter count, same output shape, and, with the seed module's weights copied
-into the built one, the same outputs on random input (eval mode: dropout off).
+Same parameter count, same output shape, and, with the built module's weights copied
+into the seed's module, the same outputs on random input (eval mode: dropout off).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
@@ -16,88 +15,47 @@ from torch import nn
 
 import netspec
 
-from . import seed_networks as seeds
+REPO = Path(__file__).resolve().parents[2]
+SPECS = REPO / "specs"
+sys.path.insert(0, str(REPO / "bench"))
 
-SPECS = Path(__file__).resolve().parents[2] / "specs"
+from seed_nets import HAND_NETS, alexnet_seed_demo, load_built_weights  # noqa: E402
 
-INCEPTION_NAMES = {"branch1x1": "branch1x1.0", "branch3x3_1": "branch3x3.0", "branch3x3_2": "branch3x3.1",
-                   "branch3x3_3": "branch3x3.2", "branch5x5_1": "branch5x5.0", "branch5x5_2": "branch5x5.1",
-                   "branch_pool": "branch_pool.1"}  # branch_pool.0 is the parameterless avg pool
-
-
-def googlenet_name(seed_name: str) -> str:
-    """incep1.branch5x5_1.weight -> incep1.0.branch5x5.0.weight (block instance, concat, branch, layer)."""
-    module, *rest = seed_name.split(".")
-    if module.startswith("incep"):
-        return ".".join((module, "0", INCEPTION_NAMES[rest[0]], *rest[1:]))
-    return seed_name
-
-
-def resnet_name(seed_name: str) -> str:
-    """rblock1.conv1.weight -> rblock1.0.body.conv1.weight (block instance, add, branch, layer)."""
-    module, *rest = seed_name.split(".")
-    return ".".join((module, "0", "body", *rest)) if module.startswith("rblock") else seed_name
-
-
-@dataclass(frozen=True)
-class Seed:
-    network: Callable[[], nn.Module]  # the seed's own code
-    rename: Callable[[str], str] | None = None  # seed parameter name -> built name; None: same order
-    forward: Callable[[], nn.Module] | None = None  # compare outputs with this instead of `network`
-
-
-SEEDS = {
-    # Seed 004's demo lacks LRN, dropout and the fc ReLUs: counts and shapes against it,
-    # outputs against the same network with those layers where the paper has them.
-    "alexnet": Seed(seeds.seed004_alexnet, forward=seeds.seed004_alexnet_with_paper_layers),
-    "alexnet_fashion": Seed(seeds.seed001_alexnet_224),
-    "alexnet_28": Seed(seeds.seed001_alexnet_28),
-    "lenet_cifar": Seed(seeds.Seed002Net),
-    "googlenet_mini": Seed(seeds.Seed003GoogLeNet, rename=googlenet_name),
-    "resnet_mini": Seed(seeds.Seed003ResNet, rename=resnet_name),
-    "zfnet": Seed(seeds.seed004_zfnet),
-}
+# Seed 004's demo lacks LRN, dropout and the fc ReLUs: counts against it, outputs against
+# HAND_NETS["alexnet"], the same network with those layers where the paper has them.
+SEED_AS_WRITTEN = {"alexnet": alexnet_seed_demo}
 
 
 def test_every_spec_has_a_seed_network():
-    assert {path.stem for path in SPECS.glob("*.yaml")} == set(SEEDS)
+    assert {path.stem for path in SPECS.glob("*.yaml")} == set(HAND_NETS)
 
 
 def numel(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def copy_weights(source: nn.Module, target: nn.Module, rename: Callable[[str], str] | None) -> None:
-    """Give `target` `source`'s weights, matched by name through `rename` or else in order.
-
-    `assign=True` hands over the tensors themselves, so a `target` built on the meta
-    device needs neither memory nor initialisation of its own.
-    """
-    state, names = source.state_dict(), list(target.state_dict())
-    if rename is None:
-        assert [v.shape for v in state.values()] == [v.shape for v in target.state_dict().values()]
-        mapped = dict(zip(names, state.values()))
-    else:
-        mapped = {rename(name): value for name, value in state.items()}
-    target.load_state_dict(mapped, strict=True, assign=True)
-
-
-@pytest.mark.parametrize("name", sorted(SEEDS))
+@pytest.mark.parametrize("name", sorted(HAND_NETS))
 def test_built_module_matches_the_seeds_code(name):
     report = netspec.check(SPECS / f"{name}.yaml")
-    seed, out_shape = SEEDS[name], (1, *report.graph.output_shape)
-    # Counting needs no real tensors. (No forward on meta: its first call imports torch's
-    # Python meta kernels, seconds of work.) Seed 004's demo's shapes are its printed table,
-    # checked in test_seed_tables.py.
-    with torch.device("meta"):
-        built, network = netspec.build(report), seed.network()
-    assert numel(built) == numel(network) == report.params
+    out_shape = (1, *report.graph.output_shape)
     torch.manual_seed(0)
-    reference = (seed.forward or seed.network)().eval()
-    copy_weights(reference, built, seed.rename)
-    built.eval()
-    x = torch.randn(1, *report.graph.input_shape)
+    built = netspec.build(report).eval()
+    # The seed's modules need no initialisation of their own: counting needs no real tensors,
+    # and the twin gets every weight from `built`. (No forward on meta: its first call imports
+    # torch's Python meta kernels, seconds of work.) Seed 004's demo's shapes are its printed
+    # table, checked in test_seed_tables.py.
+    with torch.device("meta"):
+        as_written, twin = SEED_AS_WRITTEN.get(name, HAND_NETS[name])(), HAND_NETS[name]()
+    assert numel(built) == numel(as_written) == numel(twin) == report.params
+    twin = twin.to_empty(device="cpu").eval()
     with torch.no_grad():
-        got, expected = built(x), reference(x)
+        for parameter in twin.parameters():
+            parameter.fill_(float("nan"))  # a weight the loader misses stays NaN
+    x = torch.randn(1, *report.graph.input_shape)
+    load_built_weights(twin, built, x)
+    missed = [key for key, parameter in twin.named_parameters() if not torch.isfinite(parameter).all()]
+    assert not missed, f"expected every weight copied from the built module; not copied: {missed}"
+    with torch.no_grad():
+        got, expected = built(x), twin(x)
     assert got.shape == expected.shape == out_shape
     assert torch.allclose(got, expected, rtol=1e-5, atol=1e-6), f"max difference {(got - expected).abs().max()}"
