@@ -26,6 +26,8 @@ CLASSES = {
                       "Ankle boot"),
     "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
 }
+# (channels, height, width) of each dataset's images: known before any file is read
+IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 # torchvision's folder for each dataset under its download root
 TORCHVISION_FOLDERS = {"mnist": "MNIST/raw", "fashion-mnist": "FashionMNIST/raw", "cifar10": "cifar-10-batches-py"}
 KNOWN_LOCATIONS = {"fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")]}  # Debian's dataset-fashion-mnist
@@ -104,8 +106,8 @@ def _idx_path(folder: Path, stem: str) -> Path | None:
 def _read_idx_set(name: str, folder: Path, paths: list[Path]) -> Dataset:
     train_x, train_y, test_x, test_y = (read_idx(path) for path in paths)
     for images, labels, split in ((train_x, train_y, "train"), (test_x, test_y, "test")):
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise TrainError(f"{folder}: expected {split} images [N, H, W] and N labels; "
+        if images.shape[1:] != IMAGE_SHAPES[name][1:] or labels.ndim != 1 or len(images) != len(labels):
+            raise TrainError(f"{folder}: expected {split} images [N, 28, 28] and N labels; "
                              f"got images {list(images.shape)} and labels {list(labels.shape)}")
     return Dataset(name, CLASSES[name], train_x.unsqueeze(1), train_y.long(), test_x.unsqueeze(1), test_y.long(),
                    str(folder))

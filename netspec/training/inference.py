@@ -40,8 +40,8 @@ def evaluate(spec: Spec | str | Path, checkpoint: str | Path, dataset: str | Non
     """
     report, model, state, runtime = _load_trained(spec, checkpoint, device)
     name = dataset or state["settings"]["dataset"]
+    size = check_input_shape(report, name, state["settings"]["config"].get("resize"))
     data = load_dataset(name, Path(data_dir) if data_dir else None, download).limited(None, limit_test)
-    size = check_input_shape(report, data, state["settings"]["config"].get("resize"))
     data = data.to(runtime.device)
     preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), size)
     return evaluate_model(model, data.test_images, data.test_labels, preprocess, batch_size, data.classes, runtime)

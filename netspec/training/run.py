@@ -14,7 +14,7 @@ import torch
 from ..check import Report, check
 from ..spec import Spec
 from .checkpoint import CHECKPOINT_FILE, check_writable, load_checkpoint, load_model_weights, save_checkpoint
-from .data import Dataset, load_dataset
+from .data import CLASSES, IMAGE_SHAPES, Dataset, load_dataset
 from .errors import CheckpointError, Diverged, OutOfMemory, TrainError
 from .loop import EpochState, Schedule, Step, evaluate, make_optimizer
 from .metrics import Evaluation, plot_curves, write_evaluation, write_metrics
@@ -64,12 +64,12 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
 
 
 def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
+    size = check_input_shape(report, settings.dataset, settings.config.resize)  # before --out or data are touched
     progress = Progress(enabled=settings.progress and runtime.is_main)
     checkpoint_path = settings.out / CHECKPOINT_FILE
     resumed = runtime.from_main(lambda: _prepare_out(checkpoint_path, settings, report, runtime.world_size))
     data = runtime.node_main_first(lambda: load_dataset(settings.dataset, settings.data_dir, settings.download))
     data = data.limited(settings.limit_train, settings.limit_test)
-    size = check_input_shape(report, data, settings.config.resize)
     progress.note(f"{report.spec.name} on {runtime.describe(settings.config.batch_size)}: {settings.describe()}; "
                   f"data from {data.source}")
     try:
@@ -78,21 +78,23 @@ def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
         raise _out_of_memory(report, settings, runtime) from None
 
 
-def check_input_shape(report: Report, data: Dataset, resize: int | None) -> tuple[int, int]:
+def check_input_shape(report: Report, dataset: str, resize: int | None) -> tuple[int, int]:
     """The spec must take the dataset's images (after `resize`) and give one score per class."""
-    channels, height, width = data.image_shape
+    if dataset not in IMAGE_SHAPES:
+        raise TrainError(f"expected a dataset among {', '.join(IMAGE_SHAPES)}; got '{dataset}'")
+    channels, height, width = IMAGE_SHAPES[dataset]
     size = (resize, resize) if resize else (height, width)
     arriving = (channels, *size)
     expected = tuple(report.graph.input_shape)
     if arriving != expected:
         after = f" after resize to {resize}" if resize else ""
-        raise TrainError(f"{report.spec.file}: the spec expects input {list(expected)}; {data.name} images are "
+        raise TrainError(f"{report.spec.file}: the spec expects input {list(expected)}; {dataset} images are "
                          f"{list(arriving)}{after}",
                          "train it on a dataset with that shape, or set `resize` in the spec's train: section "
                          "(or change its `input`)")
-    classes = len(data.classes)
+    classes = len(CLASSES[dataset])
     if tuple(report.graph.output_shape or ()) != (classes,):
-        raise TrainError(f"{report.spec.file}: expected the network to output [{classes}] ({data.name} has "
+        raise TrainError(f"{report.spec.file}: expected the network to output [{classes}] ({dataset} has "
                          f"{classes} classes); it outputs {list(report.graph.output_shape or ())}",
                          "end the spec with a linear layer of that many outputs")
     return size

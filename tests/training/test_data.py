@@ -42,6 +42,17 @@ def test_truncated_idx_file_is_a_clear_error(tmp_path):
         read_idx(tmp_path / "text")
 
 
+def test_idx_images_of_another_size_are_refused(tmp_path):
+    for path in MNIST_SAMPLE.glob("*.gz"):
+        data = bytearray(gzip.decompress(path.read_bytes()))
+        if "images" in path.name:  # the same bytes, relabelled as 14x56 images
+            data[8:16] = (14).to_bytes(4, "big") + (56).to_bytes(4, "big")
+        (tmp_path / path.stem).write_bytes(bytes(data))
+    with pytest.raises(TrainError, match=r"expected train images \[N, 28, 28\] and N labels; "
+                                         r"got images \[1200, 14, 56\]"):
+        load_dataset("mnist", tmp_path, download=False)
+
+
 def test_cifar_batches_are_read_as_uint8_images(tmp_path):
     write_cifar_folder(tmp_path, per_batch=8)
     data = load_dataset("cifar10", tmp_path, download=False)

@@ -82,11 +82,13 @@ def test_lenet_trains_end_to_end_on_a_cifar10_format_folder(tmp_path):
     assert json.loads((tmp_path / "out" / "evaluation.json").read_text())["classes"][0] == "airplane"
 
 
-def test_a_spec_for_other_images_is_refused_before_training(tmp_path):
-    write_cifar_folder(tmp_path / "cifar", per_batch=4)
-    result = invoke("train", RESNET, "--dataset", "cifar10", "--data-dir", tmp_path / "cifar", "--out", tmp_path / "o")
+def test_a_spec_for_other_images_is_refused_before_data_or_out_are_touched(tmp_path):
+    # the folder holds no CIFAR-10 at all: the shape mismatch is found before anything is read or written
+    result = invoke("train", RESNET, "--dataset", "cifar10", "--data-dir", tmp_path / "empty", "--out", tmp_path / "o",
+                    "--no-download")
     assert result.exit_code == 1
     assert "the spec expects input [1, 28, 28]; cifar10 images are [3, 32, 32]" in result.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
