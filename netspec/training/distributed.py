@@ -149,6 +149,11 @@ class DistributedRuntime(Runtime):
         dist.barrier()
         return work()
 
+    def gather(self, item: T) -> list[T]:
+        items: list = [None] * self.world_size
+        dist.all_gather_object(items, item)
+        return items
+
     def first_signal(self, received: str | None) -> str | None:
         # a CPU tensor: Gloo carries it without waiting for the GPU
         code = torch.tensor([SIGNAL_CODES.get(received, 2)], dtype=torch.int32)

@@ -2,7 +2,7 @@
 
 No per-sample PIL work and no worker processes: the dataset is one uint8 tensor on
 the device, a batch is one gather from it, and every transform is a tensor op over
-the whole batch. Randomness comes from generators seeded by (seed, epoch, step), so
+the whole batch. Randomness comes from generators seeded by (seed, epoch, step, rank), so
 any step of any epoch can be reproduced exactly, which is what makes resume exact.
 """
 
@@ -74,8 +74,8 @@ class EpochBatches:
                  runtime: Runtime, preprocess: Preprocess):
         device = images.device
         self.generator = torch.Generator(device=device)
-        self.seed, self.epoch = seed, epoch
-        self.generator.manual_seed(_mix(seed, epoch, -1))
+        self.seed, self.epoch, self.rank = seed, epoch, runtime.rank
+        self.generator.manual_seed(stream_seed(seed, epoch, -1))  # every rank draws the same order, then its shard
         order = torch.randperm(len(images), generator=self.generator, device=device)
         self.order = runtime.shard(order)
         self.images, self.labels, self.batch_size, self.preprocess = images, labels, batch_size, preprocess
@@ -87,7 +87,7 @@ class EpochBatches:
         """(step, inputs, labels) from `start` on; step k is the same whichever step the pass started at."""
         for step in range(start, len(self)):
             index = self.order[step * self.batch_size:(step + 1) * self.batch_size]
-            self.generator.manual_seed(_mix(self.seed, self.epoch, step))
+            self.generator.manual_seed(stream_seed(self.seed, self.epoch, step, self.rank))  # each rank its own crops
             yield step, self.preprocess(self.images[index], self.generator), self.labels[index]
 
 
@@ -97,6 +97,6 @@ def test_batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int,
         yield preprocess(images[start:start + batch_size]), labels[start:start + batch_size]
 
 
-def _mix(seed: int, epoch: int, step: int) -> int:
-    """A distinct generator seed per (seed, epoch, step), within the 63 bits manual_seed takes."""
-    return (seed * 1_000_003 + epoch * 100_003 + step + 1) % (2**63)
+def stream_seed(seed: int, epoch: int, step: int, rank: int = 0) -> int:
+    """A distinct generator seed per (seed, epoch, step, rank), within the 63 bits manual_seed takes."""
+    return (seed * 1_000_003 + epoch * 100_003 + step + 1 + rank * 10**12) % (2**63)

@@ -18,7 +18,7 @@ from .data import CLASSES, IMAGE_SHAPES, Dataset, load_dataset
 from .errors import CheckpointError, Diverged, OutOfMemory, TrainError
 from .loop import EpochState, Schedule, Step, evaluate, make_optimizer
 from .metrics import Evaluation, plot_curves, write_evaluation, write_metrics
-from .pipeline import EpochBatches, Preprocess, channel_stats
+from .pipeline import EpochBatches, Preprocess, channel_stats, stream_seed
 from .progress import Progress
 from .distributed import refuse_other_world_size, start_runtime
 from .runtime import Runtime
@@ -172,7 +172,8 @@ class _Run:
         self.config = settings.config
         self.checkpoint_path = settings.out / CHECKPOINT_FILE
         torch.manual_seed(settings.seed)
-        self.model = build_model(report, runtime)
+        self.model = build_model(report, runtime)  # the same initial weights on every rank
+        torch.manual_seed(stream_seed(settings.seed, -1, -1, runtime.rank))  # but each rank its own dropout masks
         self.optimizer = make_optimizer(self.model, self.config, runtime)
         shard = len(runtime.shard(torch.arange(len(data.train_images))))
         self.schedule = Schedule(self.optimizer, self.config, -(-shard // self.config.batch_size))
@@ -250,11 +251,9 @@ class _Run:
     def _save(self, epoch: int, state: EpochState, seconds: float) -> None:
         weights_sha256 = self.runtime.agreed_weights(self.model)  # every rank calls these two collectives
         partial = self.runtime.sum_across_ranks(state.totals).cpu()  # the epoch so far, over all ranks
+        rng = self.runtime.gather(self._rng_state())  # one state per rank: each draws its own dropout masks
         if not self.runtime.is_main:
             return
-        rng = {"torch": torch.get_rng_state()}
-        if self.runtime.is_cuda:
-            rng["cuda"] = torch.cuda.get_rng_state(self.runtime.device)
         save_checkpoint(self.checkpoint_path, {
             "spec_name": self.report.spec.name, "spec_text": self.report.spec.source,
             "settings": settings_record(self.settings), "model": self.model.state_dict(),
@@ -264,13 +263,20 @@ class _Run:
             "std": list(self.std), "input_shape": list(self.report.graph.input_shape),
             "world_size": self.runtime.world_size, "weights_sha256": weights_sha256})
 
+    def _rng_state(self) -> dict[str, torch.Tensor]:
+        rng = {"torch": torch.get_rng_state()}
+        if self.runtime.is_cuda:
+            rng["cuda"] = torch.cuda.get_rng_state(self.runtime.device)
+        return rng
+
     def _restore(self, saved: dict) -> tuple[int, EpochState, float]:
         load_model_weights(self.model, saved, self.checkpoint_path)
         self.optimizer.load_state_dict(saved["optimizer"])
         self.schedule.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["rng"]["torch"])
-        if self.runtime.is_cuda and "cuda" in saved["rng"]:
-            torch.cuda.set_rng_state(saved["rng"]["cuda"], self.runtime.device)
+        rng = saved["rng"][self.runtime.rank]  # the world size is the saved one (checked before)
+        torch.set_rng_state(rng["torch"])
+        if self.runtime.is_cuda and "cuda" in rng:
+            torch.cuda.set_rng_state(rng["cuda"], self.runtime.device)
         self.history = list(saved["history"])
         self.mean, self.std = tuple(saved["mean"]), tuple(saved["std"])
         state = EpochState.fresh(self.runtime.device)

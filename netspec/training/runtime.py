@@ -58,6 +58,10 @@ class Runtime:
         """`work()` on every rank, the first rank of each machine before the others (one download, not N)."""
         return work()
 
+    def gather(self, item: T) -> list[T]:
+        """`item` from every rank, in rank order (a single process has only its own)."""
+        return [item]
+
     def first_signal(self, received: str | None) -> str | None:
         """The stop signal any rank received (every rank must stop after the same step)."""
         return received

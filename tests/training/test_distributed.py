@@ -167,6 +167,9 @@ def test_two_gloo_ranks_end_with_identical_weights_and_rank_0_writes_alone(two_r
     # every rank's digest was gathered and compared at each save; the agreed one is rank 0's saved weights
     assert checkpoint["weights_sha256"] == weights_digest(checkpoint["model"], list(checkpoint["model"]))
     assert "2 processes (Gloo, cpu), batch 16 per process = 32 per step" in output
+    # one random-number state per rank, and they differ: the ranks draw their own dropout masks
+    states = [rank_state["torch"] for rank_state in checkpoint["rng"]]
+    assert len(states) == RANKS and not torch.equal(states[0], states[1])
     assert output.count("test accuracy") == 2  # rank 0's evaluation and summary lines, not rank 1's
     assert sorted(path.name for path in out.iterdir()) == ["checkpoint.pt", "curves.png", "evaluation.json",
                                                            "metrics.jsonl"]

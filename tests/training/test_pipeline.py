@@ -61,3 +61,13 @@ def test_ranks_see_disjoint_shards_that_cover_the_epoch():
                                                       Preprocess((0.0,), (1.0,))).from_step(0)])
             for rank in (0, 1)]
     assert sorted(torch.cat(seen).tolist()) == list(range(10)) and len(seen[0]) == len(seen[1]) == 5
+
+
+def test_ranks_share_the_epoch_order_but_draw_their_own_crops_and_flips():
+    images = torch.randint(0, 256, (1, 1, 8, 8), dtype=torch.uint8).expand(40, 1, 8, 8).contiguous()  # one image
+    prep = Preprocess((0.0,), (1.0,), augment=Augment(random_crop_padding=2, horizontal_flip=True))
+    ranks = [EpochBatches(images, torch.arange(40), 20, 0, 0, Runtime(torch.device("cpu"), rank, 2), prep)
+             for rank in (0, 1)]
+    assert torch.equal(torch.cat([ranks[0].order, ranks[1].order]).sort().values, torch.arange(40))
+    (_, x0, _), (_, x1, _) = (next(batches.from_step(0)) for batches in ranks)
+    assert not torch.equal(x0, x1)  # the same image, cropped and flipped differently on each rank

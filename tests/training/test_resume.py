@@ -23,16 +23,27 @@ TIMING = {"seconds", "images_per_second"}
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
+def spec(tmp_path_factory):
+    """resnet_mini with dropout and random crops and flips: resuming must also restore where the random draws were."""
+    text = (SPECS / "resnet_mini.yaml").read_text()
+    text = text.replace("  - flatten ", "  - {kind: dropout, p: 0.3}\n  - flatten ")
+    text = text.replace("  epochs: 1\n", "  epochs: 1\n  augment: {random_crop_padding: 2, horizontal_flip: true}\n")
+    assert "dropout" in text and "augment" in text
+    path = tmp_path_factory.mktemp("spec") / "resnet_dropout.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, spec):
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("reference") / "run"
-    result = netspec.train(str(SPECS / "resnet_mini.yaml"), "mnist", data_dir=MNIST_SAMPLE, out=out, progress=False,
-                           **RUN)
+    result = netspec.train(str(spec), "mnist", data_dir=MNIST_SAMPLE, out=out, progress=False, **RUN)
     return result.history, torch.load(result.checkpoint, weights_only=True)["model"]
 
 
-def start(out, env, *extra):
-    command = [sys.executable, "-m", "netspec", "train", str(SPECS / "resnet_mini.yaml"), "--dataset", "mnist",
+def start(spec, out, env, *extra):
+    command = [sys.executable, "-m", "netspec", "train", str(spec), "--dataset", "mnist",
                "--data-dir", str(MNIST_SAMPLE), "--out", str(out), *extra]
     for key, value in RUN.items():
         command += [f"--{key.replace('_', '-')}", str(value)]
@@ -58,26 +69,27 @@ def assert_same_run(out, uninterrupted) -> None:
     assert resumed.keys() == weights.keys() and all(torch.equal(resumed[k], weights[k]) for k in weights)
 
 
-def test_sigkill_in_the_second_epoch_then_resume_ends_like_the_uninterrupted_run(tmp_path, subprocess_env,
+def test_sigkill_in_the_second_epoch_then_resume_ends_like_the_uninterrupted_run(tmp_path, subprocess_env, spec,
                                                                                  uninterrupted):
     out = tmp_path / "run"
-    process = start(out, subprocess_env)
+    process = start(spec, out, subprocess_env)
     wait_into_second_epoch(process, out)
     process.kill()
     process.communicate()
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 1  # killed before epoch 2 ended
     saved = torch.load(out / "checkpoint.pt", weights_only=True)
     assert (saved["epoch"], saved["step"]) == (1, 0)
-    resumed = start(out, subprocess_env, "--resume")
+    resumed = start(spec, out, subprocess_env, "--resume")
     stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr
     assert "resuming from" in stderr and "at epoch 2" in stderr
     assert_same_run(out, uninterrupted)
 
 
-def test_sigterm_mid_epoch_finishes_the_step_checkpoints_and_resumes_exactly(tmp_path, subprocess_env, uninterrupted):
+def test_sigterm_mid_epoch_finishes_the_step_checkpoints_and_resumes_exactly(tmp_path, subprocess_env, spec,
+                                                                             uninterrupted):
     out = tmp_path / "run"
-    process = start(out, subprocess_env)
+    process = start(spec, out, subprocess_env)
     wait_into_second_epoch(process, out)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
@@ -86,15 +98,15 @@ def test_sigterm_mid_epoch_finishes_the_step_checkpoints_and_resumes_exactly(tmp
     assert "Traceback" not in stderr
     saved = torch.load(out / "checkpoint.pt", weights_only=True)
     assert saved["epoch"] == 1 and saved["step"] > 0  # part-way through epoch 2
-    resumed = start(out, subprocess_env, "--resume")
+    resumed = start(spec, out, subprocess_env, "--resume")
     _, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr
     assert f"at epoch 2, step {saved['step'] + 1}" in stderr
     assert_same_run(out, uninterrupted)
 
 
-def test_ctrl_c_exits_130_after_writing_a_checkpoint(tmp_path, subprocess_env):
-    process = start(tmp_path / "run", subprocess_env)
+def test_ctrl_c_exits_130_after_writing_a_checkpoint(tmp_path, subprocess_env, spec):
+    process = start(spec, tmp_path / "run", subprocess_env)
     wait_into_second_epoch(process, tmp_path / "run")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
