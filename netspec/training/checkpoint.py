@@ -21,7 +21,7 @@ from .errors import CheckpointError, TrainError
 
 CHECKPOINT_FILE = "checkpoint.pt"
 FORMAT = "netspec-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: "rng" holds one random state per rank
 
 
 def write_atomically(path: Path, content: bytes | Callable[[IO[bytes]], None]) -> None:
