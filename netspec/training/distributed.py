@@ -12,6 +12,7 @@ Only rank 0 reads the checkpoint and writes files; what it decides reaches every
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import signal
@@ -170,6 +171,8 @@ class DistributedRuntime(Runtime):
     def session(self) -> Iterator[None]:
         try:
             yield
+            if self.owns_group:
+                dist.barrier()  # leave together: none tears its connections down while rank 0 still writes
         except RuntimeError as error:
             if not _is_collective_failure(error):
                 raise
@@ -178,6 +181,7 @@ class DistributedRuntime(Runtime):
                              "continue from the last checkpoint with --resume") from None
         finally:
             if self.owns_group and dist.is_initialized():
+                gc.collect()  # a replica left in a reference cycle lets go of the group while it still exists
                 dist.destroy_process_group()
 
 

@@ -64,7 +64,8 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
 
 
 def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
-    size = check_input_shape(report, settings.dataset, settings.config.resize)  # before --out or data are touched
+    # before --out or data are touched; rank 0 decides, so a refusal is printed once
+    size = runtime.from_main(lambda: check_input_shape(report, settings.dataset, settings.config.resize))
     progress = Progress(enabled=settings.progress and runtime.is_main)
     checkpoint_path = settings.out / CHECKPOINT_FILE
     resumed = runtime.from_main(lambda: _prepare_out(checkpoint_path, settings, report, runtime.world_size))
