@@ -90,15 +90,23 @@ def check_input_shape(report: Report, dataset: str, resize: int | None) -> tuple
     if arriving != expected:
         after = f" after resize to {resize}" if resize else ""
         raise TrainError(f"{report.spec.file}: the spec expects input {list(expected)}; {dataset} images are "
-                         f"{list(arriving)}{after}",
-                         "train it on a dataset with that shape, or set `resize` in the spec's train: section "
-                         "(or change its `input`)")
+                         f"{list(arriving)}{after}", _input_hint(dataset, channels, expected))
     classes = len(CLASSES[dataset])
     if tuple(report.graph.output_shape or ()) != (classes,):
         raise TrainError(f"{report.spec.file}: expected the network to output [{classes}] ({dataset} has "
                          f"{classes} classes); it outputs {list(report.graph.output_shape or ())}",
                          "end the spec with a linear layer of that many outputs")
     return size
+
+
+def _input_hint(dataset: str, channels: int, expected: tuple[int, ...]) -> str:
+    if channels != expected[0]:
+        fits = [name for name, shape in IMAGE_SHAPES.items() if shape[0] == expected[0]]
+        return (f"{dataset} has {channels} channel{'s' * (channels != 1)}: train this spec on "
+                f"{' or '.join(fits) or 'a dataset with that many channels'}, or change its `input`")
+    if expected[1] == expected[2]:
+        return f"set `resize: {expected[1]}` in the spec's train: section, or change its `input`"
+    return "change the spec's `input` to the dataset's image size (resize makes square images only)"
 
 
 def _prepare_out(path: Path, settings: Settings, report: Report, world_size: int) -> dict | None:

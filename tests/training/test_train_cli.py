@@ -88,7 +88,22 @@ def test_a_spec_for_other_images_is_refused_before_data_or_out_are_touched(tmp_p
                     "--no-download")
     assert result.exit_code == 1
     assert "the spec expects input [1, 28, 28]; cifar10 images are [3, 32, 32]" in result.output
+    assert "hint: cifar10 has 3 channels: train this spec on mnist or fashion-mnist, or change its `input`" \
+        in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_spec_for_bigger_images_is_told_which_resize_fits(tmp_path):
+    spec = tmp_path / "alexnet.yaml"
+    spec.write_text((SPECS / "alexnet_fashion.yaml").read_text().replace("resize: 224", "resize: 112"))
+    result = invoke("train", spec, "--dataset", "fashion-mnist", "--out", tmp_path / "o")
+    assert result.exit_code == 1
+    assert "the spec expects input [1, 224, 224]; fashion-mnist images are [1, 112, 112] after resize to 112" \
+        in result.output
+    assert "hint: set `resize: 224` in the spec's train: section, or change its `input`" in result.output
+    spec.write_text((SPECS / "resnet_mini.yaml").read_text().replace("input: [1, 28, 28]", "input: [1, 28, 36]"))
+    result = invoke("train", spec, "--dataset", "mnist", "--out", tmp_path / "o")
+    assert result.exit_code == 1 and "resize makes square images only" in result.output
 
 
 def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
