@@ -22,7 +22,7 @@ from .pipeline import EpochBatches, Preprocess, channel_stats, stream_seed
 from .progress import Progress
 from .distributed import refuse_other_world_size, start_runtime
 from .runtime import Runtime
-from .settings import Settings, resolve
+from .settings import Settings, require_dataset, resolve
 
 
 @dataclass
@@ -81,8 +81,7 @@ def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
 
 def check_input_shape(report: Report, dataset: str, resize: int | None) -> tuple[int, int]:
     """The spec must take the dataset's images (after `resize`) and give one score per class."""
-    if dataset not in IMAGE_SHAPES:
-        raise TrainError(f"expected a dataset among {', '.join(IMAGE_SHAPES)}; got '{dataset}'")
+    require_dataset(dataset)  # evaluate() reaches here without resolve()
     channels, height, width = IMAGE_SHAPES[dataset]
     size = (resize, resize) if resize else (height, width)
     arriving = (channels, *size)

@@ -47,10 +47,14 @@ class Settings:
 RUN_OPTIONS = {f.name for f in fields(Settings)} - {"dataset", "config"}
 
 
+def require_dataset(name: str) -> None:
+    if name not in DATASETS:
+        raise TrainError(f"expected a dataset among {', '.join(DATASETS)}; got '{name}'")
+
+
 def resolve(spec_train: TrainConfig, dataset: str, spec_name: str, overrides: dict[str, Any]) -> Settings:
     """Apply `overrides` (run options and `train:` keys; None means "not given") to the spec's section."""
-    if dataset not in DATASETS:
-        raise TrainError(f"expected a dataset among {', '.join(DATASETS)}; got '{dataset}'")
+    require_dataset(dataset)
     given = {key: value for key, value in overrides.items() if value is not None}
     unknown = sorted(set(given) - RUN_OPTIONS - set(TrainConfig.model_fields))
     if unknown:
