@@ -15,7 +15,7 @@ from netspec.kinds import REGISTRY, LayerKind, LayerSchema
 from netspec.schema import json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-ISSUE_KINDS = {"conv", "maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "relu", "leaky_relu", "tanh",
+ISSUE_KINDS = {"conv", "maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "global_maxpool", "relu", "leaky_relu", "tanh",
                "sigmoid", "gelu", "silu", "lrn", "batchnorm", "dropout", "flatten", "linear", "softmax",
                "log_softmax", "identity", "concat", "add", "relu6", "hardswish", "hardsigmoid", "mish"}
 

@@ -24,6 +24,7 @@ FUNCTIONAL = {
     "GELU": "F.gelu", "SiLU": "F.silu", "ReLU6": "F.relu6", "Hardswish": "F.hardswish",
     "Hardsigmoid": "F.hardsigmoid", "Mish": "F.mish", "Softmax": "F.softmax", "LogSoftmax": "F.log_softmax",
     "MaxPool2d": "F.max_pool2d", "AvgPool2d": "F.avg_pool2d", "AdaptiveAvgPool2d": "F.adaptive_avg_pool2d",
+    "AdaptiveMaxPool2d": "F.adaptive_max_pool2d",
     "LocalResponseNorm": "F.local_response_norm", "Dropout": "F.dropout", "Flatten": "torch.flatten",
 }
 
