@@ -3,6 +3,8 @@ kind-valued block parameters. Torch (torchvision's own blocks where they exist) 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import netspec
@@ -306,11 +308,11 @@ def test_a_kind_parameter_naming_no_kind_says_so(check_text):
 def test_the_json_schema_knows_the_new_forms():
     schema = netspec.json_schema()
     defs = schema["$defs"]
-    assert "if" in defs["layer_conv"]["properties"] and "if" in defs["layer_add"]["properties"]
-    repeat, block = (next(form for form in defs["Layer"]["anyOf"] if key in form.get("required", ()))
-                     for key in ("repeat", "block"))
-    assert repeat["properties"]["repeat"]["anyOf"][0]["minimum"] == 0
-    assert {"index", "if"} <= set(repeat["properties"]) and "if" in block["properties"]
+    assert "if" in defs["layer_conv"]["properties"] and "if" in defs["fields_add"]["properties"]
+    repeat = defs["Repeat"]["properties"]
+    assert '"minimum": 0' in json.dumps(repeat["repeat"]) and {"index", "if"} <= set(repeat)
+    assert "if" in defs["BlockUse"]["properties"]
     assert any(form.get("required") == ["if", "layers"] for form in defs["Branch"]["anyOf"])
-    batchnorm = schema["properties"]["defaults"]["properties"]["batchnorm"]["properties"]
-    assert {"eps", "momentum"} <= set(batchnorm) and not {"kind", "name", "from"} & set(batchnorm)
+    batchnorm = schema["properties"]["defaults"]["properties"]["batchnorm"]
+    assert {"eps", "momentum"} <= set(batchnorm["properties"]) and batchnorm["required"] == []
+    assert not {"kind", "name", "from", "if"} & set(batchnorm["properties"])
