@@ -1,0 +1,78 @@
+"""netspec.weights.match_by_structure: pairing a foreign state dict with a spec's by order and shape."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from netspec.weights import StructureMismatch, load_by_structure, match_by_structure
+
+
+def spec_like() -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8, 4))
+
+
+class ForeignNames(nn.Module):
+    """The same network under other names, as torchvision writes it."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU())
+        self.classifier = nn.Linear(8, 4)
+
+
+class ScaleFirst(nn.Module):
+    """Like ConvNeXt's CNBlock: a parameter of the container, registered before its children's."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 1))
+        self.layer_scale = nn.Parameter(torch.rand(4, 1, 1))
+
+
+class ScaleLast(nn.Module):
+    """The same block as a spec writes it: the scale is a layer after the convolutions."""
+
+    def __init__(self):
+        super().__init__()
+        self.dw = nn.Conv2d(4, 4, 3, padding=1)
+        self.pw = nn.Linear(4, 4)  # a Linear where the other has a 1x1 conv: (4, 4) against (4, 4, 1, 1)
+        self.scale = nn.Parameter(torch.rand(4))
+
+
+def test_same_structure_pairs_in_order_whatever_the_names():
+    target, source = spec_like().state_dict(), ForeignNames().state_dict()
+    pairs = match_by_structure(target, source)
+    assert pairs == dict(zip(target, source))
+    assert pairs["1.running_var"] == "features.1.running_var" and pairs["4.bias"] == "classifier.bias"
+
+
+def test_load_copies_every_tensor_and_reshapes_size_one_dimensions():
+    target, source = ScaleLast(), ScaleFirst()
+    pairs = load_by_structure(target, source.state_dict())
+    assert pairs == {"dw.weight": "block.0.weight", "dw.bias": "block.0.bias", "pw.weight": "block.1.weight",
+                     "pw.bias": "block.1.bias", "scale": "layer_scale"}
+    assert torch.equal(target.pw.weight, source.block[1].weight.reshape(4, 4))
+    assert torch.equal(target.scale, source.layer_scale.flatten())
+
+
+def test_unpaired_tensors_are_listed_or_left_out():
+    target = spec_like()
+    source = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8, 1000))
+    with pytest.raises(StructureMismatch) as caught:
+        match_by_structure(target.state_dict(), source.state_dict())
+    assert caught.value.unpaired_target == ["4.weight (4, 8)", "4.bias (4,)"]
+    assert caught.value.unpaired_source == ["4.weight (1000, 8)", "4.bias (1000,)"]
+    assert "2 of the spec's tensors unpaired (4.weight (4, 8), 4.bias (4,))" in str(caught.value)
+    pairs = match_by_structure(target.state_dict(), source.state_dict(), strict=False)
+    assert set(pairs) == set(target.state_dict()) - {"4.weight", "4.bias"}
+
+
+def test_an_extra_source_tensor_is_reported():
+    target = nn.Sequential(nn.Conv2d(3, 8, 3))
+    source = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(8, 8, 3))
+    with pytest.raises(StructureMismatch) as caught:
+        match_by_structure(target.state_dict(), source.state_dict())
+    assert caught.value.unpaired_target == []
+    assert caught.value.unpaired_source == ["1.weight (8, 8, 3, 3)", "1.bias (8,)"]

@@ -1,0 +1,100 @@
+"""Every zoo spec against its torchvision twin (torchvision.models.NAME(weights=None): offline, random weights).
+
+Per model: the checker's parameter count is torchvision's exactly; its MACs are
+torch.utils.flop_counter's count (conv and linear: FLOPs / 2, per sample); with
+torchvision's weights copied in by netspec.weights.load_by_structure the outputs
+agree in eval mode and in train mode, BatchNorm running statistics included (train
+mode: the same RNG seed before each forward, so dropout and stochastic depth draw the
+same masks). Every constant-initialised tensor of the twin (BatchNorm's ones and
+zeros, zero biases, layer scales) is perturbed first, so a tensor paired with the
+wrong one cannot go unnoticed. Inputs are the smallest each network allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+import torch
+import torchvision
+from torch.utils.flop_counter import FlopCounterMode
+
+import netspec
+from netspec.weights import load_by_structure
+
+BATCH = 2
+
+
+@dataclass(frozen=True)
+class Twin:
+    size: int = 32  # input H = W: small where the network allows it
+    options: dict = field(default_factory=dict)  # torchvision's constructor arguments
+
+
+TWINS = {
+    "resnet18": Twin(),
+}
+
+
+def perturb_constants(model: torch.nn.Module) -> None:
+    """Give every constant-valued floating tensor (ones, zeros, 1e-6) distinct values near its own."""
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            if tensor.is_floating_point() and (tensor.numel() == 1 or bool((tensor == tensor.flatten()[0]).all())):
+                scale = tensor.abs().clamp(min=0.1)
+                tensor.add_((torch.rand(tensor.shape, generator=generator) - 0.5) * 0.2 * scale)
+
+
+def counted_macs(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """The output and torch's FLOP counter's MACs per sample (it counts conv and matmul FLOPs as 2 per MAC)."""
+    with FlopCounterMode(display=False) as counter:
+        out = model(x)
+    return out, counter.get_total_flops() // 2 // x.shape[0]
+
+
+@pytest.fixture(scope="module", params=sorted(TWINS))
+def pair(request):
+    name, twin = request.param, TWINS[request.param]
+    report = netspec.check(f"zoo:{name}", input_shape=(3, twin.size, twin.size))
+    assert report.ok, [d.message for d in report.errors]
+    torch.manual_seed(0)
+    reference = getattr(torchvision.models, name)(weights=None, **twin.options)
+    perturb_constants(reference)
+    built = netspec.build(report)
+    pairing = load_by_structure(built, reference.state_dict())
+    return name, report, built, reference, pairing
+
+
+def test_parameter_count_is_torchvisions(pair):
+    name, report, built, reference, _ = pair
+    assert report.params == sum(p.numel() for p in reference.parameters()) == \
+        sum(p.numel() for p in built.parameters())
+
+
+def test_eval_outputs_shapes_and_macs_agree(pair):
+    name, report, built, reference, _ = pair
+    torch.manual_seed(2)
+    x = torch.randn(BATCH, *report.spec.input_shape)
+    with torch.no_grad():
+        expected, macs = counted_macs(reference.eval(), x)
+        got = built.eval()(x)
+    assert macs == report.macs
+    assert tuple(got.shape) == tuple(expected.shape) == (BATCH, *report.graph.output_shape)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_train_outputs_and_running_statistics_agree(pair):
+    name, report, built, reference, pairing = pair
+    torch.manual_seed(3)
+    x = torch.randn(BATCH, *report.spec.input_shape)
+    outputs = []
+    for model in (built.train(), reference.train()):
+        torch.manual_seed(4)  # the same dropout / stochastic-depth masks
+        with torch.no_grad():
+            outputs.append(model(x))
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-4, atol=1e-5)
+    ours, theirs = built.state_dict(), reference.state_dict()
+    for key, source_key in pairing.items():
+        torch.testing.assert_close(ours[key], theirs[source_key].reshape(ours[key].shape), rtol=1e-4, atol=1e-5,
+                                   msg=lambda m: f"{key} vs {source_key}: {m}")
