@@ -1,0 +1,70 @@
+"""The zoo as a user meets it: netspec.zoo, `zoo:NAME` as a spec source, `netspec zoo`, the wheel's package data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import netspec
+from netspec import zoo
+from netspec.cli import cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_zoo_names_resolve_to_packaged_files():
+    assert "resnet18" in zoo.names()
+    assert zoo.resolve("zoo:resnet18") == str(zoo.path("resnet18"))
+    assert zoo.path("zoo:resnet18").parent == Path(netspec.__file__).parent / "zoo"
+    assert zoo.resolve("specs/alexnet.yaml") == "specs/alexnet.yaml"
+
+
+def test_zoo_reference_is_a_spec_source():
+    report = netspec.check("zoo:resnet18")
+    assert report.ok and report.spec.name == "resnet18" and report.params == 11_689_512
+
+
+def test_unknown_zoo_name_is_a_located_error_with_did_you_mean():
+    report = netspec.check("zoo:resnet19")
+    (error,) = report.errors
+    assert error.code == "file.zoo_unknown" and error.message == "unknown zoo model 'resnet19'"
+    assert "did you mean 'zoo:resnet18'?" in error.hint
+    with pytest.raises(zoo.UnknownZooModel):
+        zoo.path("nope")
+
+
+def test_cli_lists_prints_and_copies_out(tmp_path):
+    runner = CliRunner()
+    listing = runner.invoke(cli, ["zoo"])
+    assert listing.exit_code == 0
+    header, *rows = listing.output.splitlines()
+    assert header.split() == ["name", "input", "output", "params", "MACs"]
+    assert {row.split()[0] for row in rows} == set(zoo.names())
+    assert "resnet18  3x224x224  1000    11,689,512  1,814.1 M" in listing.output
+    printed = runner.invoke(cli, ["zoo", "resnet18"])
+    assert printed.exit_code == 0 and printed.output == zoo.path("resnet18").read_text()
+    copied = runner.invoke(cli, ["zoo", "resnet18", "-o", str(tmp_path / "mine.yaml")])
+    assert copied.exit_code == 0 and netspec.check(str(tmp_path / "mine.yaml")).params == 11_689_512
+    unknown = runner.invoke(cli, ["zoo", "resnet181"])
+    assert unknown.exit_code == 1 and "did you mean 'zoo:resnet18'?" in unknown.output
+    assert runner.invoke(cli, ["zoo", "-o", "x.yaml"]).exit_code == 2
+
+
+def test_check_command_takes_zoo_names():
+    result = CliRunner().invoke(cli, ["check", "zoo:resnet18", "--input", "3,64,64"])
+    assert result.exit_code == 0 and "resnet18: input (3, 64, 64) -> output (1000,)" in result.output
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_every_zoo_spec(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path)], check=True, cwd=tmp_path)
+    (wheel,) = tmp_path.glob("netspec-*.whl")
+    shipped = {Path(name).stem for name in zipfile.ZipFile(wheel).namelist() if name.startswith("netspec/zoo/")
+               and name.endswith(".yaml")}
+    assert shipped == set(zoo.names())
