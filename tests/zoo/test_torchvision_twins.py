@@ -2,7 +2,8 @@
 
 Per model: the checker's parameter count is torchvision's exactly; its MACs are
 torch.utils.flop_counter's count (conv and linear: FLOPs / 2, per sample); with
-torchvision's weights copied in by netspec.weights.load_by_structure the outputs
+torchvision's weights copied in by netspec.weights.load_by_structure (every tensor: the
+built network is made on the meta device, without weights of its own) the outputs
 agree in eval mode and in train mode, BatchNorm running statistics included (train
 mode: the same RNG seed before each forward, so dropout and stochastic depth draw the
 same masks). Every constant-initialised tensor of the twin (BatchNorm's ones and
@@ -32,7 +33,8 @@ class Twin:
 
 
 TWINS = {
-    "resnet18": Twin(),
+    "resnet18": Twin(), "resnet34": Twin(), "resnet50": Twin(),
+    "vgg16": Twin(), "vgg16_bn": Twin(),
 }
 
 
@@ -61,7 +63,9 @@ def pair(request):
     torch.manual_seed(0)
     reference = getattr(torchvision.models, name)(weights=None, **twin.options)
     perturb_constants(reference)
-    built = netspec.build(report)
+    with torch.device("meta"):  # no initialisation of its own: every tensor comes from the twin
+        built = netspec.build(report)
+    built = built.to_empty(device="cpu")
     pairing = load_by_structure(built, reference.state_dict())
     return name, report, built, reference, pairing
 
@@ -94,7 +98,7 @@ def test_train_outputs_and_running_statistics_agree(pair):
         with torch.no_grad():
             outputs.append(model(x))
     torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-4, atol=1e-5)
-    ours, theirs = built.state_dict(), reference.state_dict()
-    for key, source_key in pairing.items():
+    ours, theirs = dict(built.named_buffers()), reference.state_dict()  # parameters are unchanged by a forward
+    for key, source_key in ((key, pairing[key]) for key in ours):
         torch.testing.assert_close(ours[key], theirs[source_key].reshape(ours[key].shape), rtol=1e-4, atol=1e-5,
                                    msg=lambda m: f"{key} vs {source_key}: {m}")
