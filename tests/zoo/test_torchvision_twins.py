@@ -35,6 +35,7 @@ class Twin:
 TWINS = {
     "resnet18": Twin(), "resnet34": Twin(), "resnet50": Twin(),
     "vgg16": Twin(), "vgg16_bn": Twin(),
+    "densenet121": Twin(), "squeezenet1_0": Twin(),
 }
 
 
@@ -53,6 +54,15 @@ def counted_macs(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor,
     with FlopCounterMode(display=False) as counter:
         out = model(x)
     return out, counter.get_total_flops() // 2 // x.shape[0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: on a busy machine, threads waiting for each other make these forwards 50x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module", params=sorted(TWINS))
