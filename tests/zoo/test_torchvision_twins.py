@@ -36,6 +36,8 @@ TWINS = {
     "resnet18": Twin(), "resnet34": Twin(), "resnet50": Twin(),
     "vgg16": Twin(), "vgg16_bn": Twin(),
     "densenet121": Twin(), "squeezenet1_0": Twin(),
+    "googlenet": Twin(options={"aux_logits": False, "init_weights": True}),
+    "inception_v3": Twin(size=75, options={"aux_logits": False, "init_weights": True}),
 }
 
 
