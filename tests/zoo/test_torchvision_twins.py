@@ -38,6 +38,7 @@ TWINS = {
     "densenet121": Twin(), "squeezenet1_0": Twin(),
     "googlenet": Twin(options={"aux_logits": False, "init_weights": True}),
     "inception_v3": Twin(size=75, options={"aux_logits": False, "init_weights": True}),
+    "mnasnet1_0": Twin(), "regnet_x_400mf": Twin(),
 }
 
 
