@@ -45,7 +45,7 @@ def test_cli_lists_prints_and_copies_out(tmp_path):
     header, *rows = listing.output.splitlines()
     assert header.split() == ["name", "input", "output", "params", "MACs"]
     assert {row.split()[0] for row in rows} == set(zoo.names())
-    assert "resnet18  3x224x224  1000    11,689,512  1,814.1 M" in listing.output
+    assert "resnet18 3x224x224 1000 11,689,512 1,814.1 M".split() in [row.split() for row in rows]
     printed = runner.invoke(cli, ["zoo", "resnet18"])
     assert printed.exit_code == 0 and printed.output == zoo.path("resnet18").read_text()
     copied = runner.invoke(cli, ["zoo", "resnet18", "-o", str(tmp_path / "mine.yaml")])
@@ -68,3 +68,18 @@ def test_the_wheel_ships_every_zoo_spec(tmp_path):
     shipped = {Path(name).stem for name in zipfile.ZipFile(wheel).namelist() if name.startswith("netspec/zoo/")
                and name.endswith(".yaml")}
     assert shipped == set(zoo.names())
+
+
+def test_readme_zoo_table_shows_the_checkers_figures():
+    """The README's rows equal bench/zoo_lines.py's (torchvision's line counts aside: they follow its version)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from zoo_lines import table
+
+    def rows(text: str) -> dict[str, list[str]]:
+        return {cells[0]: cells[:-1] for cells in ([c.strip() for c in line.strip("|").split("|")]
+                                                   for line in text.splitlines() if line.startswith("| [")
+                                                   and "](netspec/zoo/" in line)}
+
+    documented, computed = rows((REPO / "README.md").read_text()), rows(table())
+    assert documented == computed
+    assert len(computed) == len(zoo.names())
