@@ -14,6 +14,7 @@ wrong one cannot go unnoticed. Inputs are the smallest each network allows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pytest
 import torch
@@ -29,15 +30,19 @@ BATCH = 2
 @dataclass(frozen=True)
 class Twin:
     size: int = 32  # input H = W: small where the network allows it
-    options: dict = field(default_factory=dict)  # torchvision's constructor arguments
+    options: dict = field(default_factory=lambda: {"weights": None})  # torchvision's constructor arguments
+    factory: Callable[..., torch.nn.Module] | None = None  # the twin when torchvision has none
+
+    def reference(self, name: str) -> torch.nn.Module:
+        return (self.factory or getattr(torchvision.models, name))(**self.options)
 
 
 TWINS = {
     "resnet18": Twin(), "resnet34": Twin(), "resnet50": Twin(),
     "vgg16": Twin(), "vgg16_bn": Twin(),
     "densenet121": Twin(), "squeezenet1_0": Twin(),
-    "googlenet": Twin(options={"aux_logits": False, "init_weights": True}),
-    "inception_v3": Twin(size=75, options={"aux_logits": False, "init_weights": True}),
+    "googlenet": Twin(options={"aux_logits": False, "init_weights": True, "weights": None}),
+    "inception_v3": Twin(size=75, options={"aux_logits": False, "init_weights": True, "weights": None}),
     "mnasnet1_0": Twin(), "regnet_x_400mf": Twin(),
 }
 
@@ -74,7 +79,7 @@ def pair(request):
     report = netspec.check(f"zoo:{name}", input_shape=(3, twin.size, twin.size))
     assert report.ok, [d.message for d in report.errors]
     torch.manual_seed(0)
-    reference = getattr(torchvision.models, name)(weights=None, **twin.options)
+    reference = twin.reference(name)
     perturb_constants(reference)
     with torch.device("meta"):  # no initialisation of its own: every tensor comes from the twin
         built = netspec.build(report)
