@@ -44,6 +44,7 @@ TWINS = {
     "googlenet": Twin(options={"aux_logits": False, "init_weights": True, "weights": None}),
     "inception_v3": Twin(size=75, options={"aux_logits": False, "init_weights": True, "weights": None}),
     "mnasnet1_0": Twin(), "regnet_x_400mf": Twin(),
+    "mobilenet_v2": Twin(),
 }
 
 
