@@ -45,6 +45,7 @@ TWINS = {
     "inception_v3": Twin(size=75, options={"aux_logits": False, "init_weights": True, "weights": None}),
     "mnasnet1_0": Twin(), "regnet_x_400mf": Twin(),
     "mobilenet_v2": Twin(),
+    "efficientnet_b0": Twin(),
 }
 
 
