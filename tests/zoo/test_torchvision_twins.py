@@ -46,6 +46,7 @@ TWINS = {
     "mnasnet1_0": Twin(), "regnet_x_400mf": Twin(),
     "mobilenet_v2": Twin(),
     "efficientnet_b0": Twin(),
+    "mobilenet_v3_small": Twin(), "mobilenet_v3_large": Twin(),
 }
 
 
