@@ -86,9 +86,10 @@ def match_by_structure(target_state: dict, source_state: dict, *, strict: bool =
     them) and tensors pair in that order when their shapes are equal, dimensions of size 1
     aside (a Linear's (out, in) weight pairs with a 1x1 conv's (out, in, 1, 1)). First the
     longest in-order pairing of tensors with the same role (the last name part: weight, bias,
-    running_mean...) and shape; then, among the tensors left, the longest in-order pairing by
-    shape alone (a parameter a module registers before its children, as ConvNeXt's
-    `layer_scale`, pairs with the spec's layer registered after them).
+    running_mean...) and shape, among tensors of modules without submodules; then, among the
+    tensors left, the longest in-order pairing by shape alone. So a tensor that a container
+    registers before its children (ConvNeXt's CNBlock puts `layer_scale` ahead of the block
+    that it scales) pairs with the spec's layer that comes after them.
 
     Tensors left unpaired on either side raise StructureMismatch (listing them); with
     strict=False they are left out of the result instead (a new classifier head keeps its
@@ -97,7 +98,8 @@ def match_by_structure(target_state: dict, source_state: dict, *, strict: bool =
     targets, sources = list(target_state), list(source_state)
     signature = {("t", key): _signature(value) for key, value in target_state.items()} | \
                 {("s", key): _signature(value) for key, value in source_state.items()}
-    pairs = _pair_in_order(targets, sources, lambda t, s: t.rsplit(".", 1)[-1] == s.rsplit(".", 1)[-1]
+    pairs = _pair_in_order(_leaf_owned(targets), _leaf_owned(sources),
+                           lambda t, s: t.rsplit(".", 1)[-1] == s.rsplit(".", 1)[-1]
                            and signature["t", t] == signature["s", s])
     left_t = [key for key in targets if key not in pairs]
     used = set(pairs.values())
@@ -120,6 +122,18 @@ def load_by_structure(model: "nn.Module", source_state: dict, *, strict: bool = 
         for key, source_key in pairs.items():
             own[key].copy_(source_state[source_key].reshape(own[key].shape))
     return pairs
+
+
+def _leaf_owned(keys: list[str]) -> list[str]:
+    """The keys whose module has no submodule with tensors: their place in the order is their place in the forward."""
+    owners = {key.rpartition(".")[0] for key in keys}
+    containers = {parent for owner in owners for parent in _ancestors(owner)}
+    return [key for key in keys if key.rpartition(".")[0] not in containers]
+
+
+def _ancestors(owner: str) -> list[str]:
+    parts = owner.split(".") if owner else []
+    return [".".join(parts[:depth]) for depth in range(len(parts))]
 
 
 def _signature(tensor) -> tuple[int, ...]:

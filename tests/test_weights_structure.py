@@ -76,3 +76,21 @@ def test_an_extra_source_tensor_is_reported():
         match_by_structure(target.state_dict(), source.state_dict())
     assert caught.value.unpaired_target == []
     assert caught.value.unpaired_source == ["1.weight (8, 8, 3, 3)", "1.bias (8,)"]
+
+
+class ScaledBlocks(nn.Module):
+    """Two ScaleFirst blocks in a row: by order alone, block 1's scale would pair with block 0's."""
+
+    def __init__(self):
+        super().__init__()
+        self.stage = nn.Sequential(ScaleFirst(), ScaleFirst())
+
+
+def test_a_container_parameter_registered_first_pairs_with_its_own_block():
+    target = nn.Sequential(ScaleLast(), ScaleLast())
+    pairs = match_by_structure(target.state_dict(), ScaledBlocks().state_dict())
+    assert pairs["0.scale"] == "stage.0.layer_scale" and pairs["1.scale"] == "stage.1.layer_scale"
+    assert pairs["1.dw.weight"] == "stage.1.block.0.weight"
+    same_role = {key.replace("scale", "layer_scale")  # netspec's layer_scale kind names it as torchvision does: value for key, value in target.state_dict().items()}
+    pairs = match_by_structure(same_role, ScaledBlocks().state_dict())
+    assert pairs["0.layer_scale"] == "stage.0.layer_scale" and pairs["1.layer_scale"] == "stage.1.layer_scale"

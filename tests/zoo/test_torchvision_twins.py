@@ -47,6 +47,7 @@ TWINS = {
     "mobilenet_v2": Twin(),
     "efficientnet_b0": Twin(),
     "mobilenet_v3_small": Twin(), "mobilenet_v3_large": Twin(),
+    "shufflenet_v2_x1_0": Twin(),
 }
 
 
