@@ -91,6 +91,7 @@ def test_a_container_parameter_registered_first_pairs_with_its_own_block():
     pairs = match_by_structure(target.state_dict(), ScaledBlocks().state_dict())
     assert pairs["0.scale"] == "stage.0.layer_scale" and pairs["1.scale"] == "stage.1.layer_scale"
     assert pairs["1.dw.weight"] == "stage.1.block.0.weight"
-    same_role = {key.replace("scale", "layer_scale")  # netspec's layer_scale kind names it as torchvision does: value for key, value in target.state_dict().items()}
+    # netspec's layer_scale kind names its tensor as torchvision does
+    same_role = {key.replace("scale", "layer_scale"): value for key, value in target.state_dict().items()}
     pairs = match_by_structure(same_role, ScaledBlocks().state_dict())
     assert pairs["0.layer_scale"] == "stage.0.layer_scale" and pairs["1.layer_scale"] == "stage.1.layer_scale"
