@@ -48,6 +48,7 @@ TWINS = {
     "efficientnet_b0": Twin(),
     "mobilenet_v3_small": Twin(), "mobilenet_v3_large": Twin(),
     "shufflenet_v2_x1_0": Twin(),
+    "convnext_tiny": Twin(),
 }
 
 
