@@ -8,7 +8,7 @@ agree in eval mode and in train mode, BatchNorm running statistics included (tra
 mode: the same RNG seed before each forward, so dropout and stochastic depth draw the
 same masks). Every constant-initialised tensor of the twin (BatchNorm's ones and
 zeros, zero biases, layer scales) is perturbed first, so a tensor paired with the
-wrong one cannot go unnoticed. Inputs are the smallest each network allows.
+wrong one cannot go unnoticed. The U-Net's twin is hand-written (tests/zoo/unet_reference.py). Inputs are the smallest each network allows.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import netspec
 from netspec.weights import load_by_structure
+
+from .unet_reference import UNet
 
 BATCH = 2
 
@@ -49,6 +51,7 @@ TWINS = {
     "mobilenet_v3_small": Twin(), "mobilenet_v3_large": Twin(),
     "shufflenet_v2_x1_0": Twin(),
     "convnext_tiny": Twin(),
+    "unet": Twin(options={}, factory=UNet),  # torchvision has no U-Net: tests/zoo/unet_reference.py
 }
 
 
