@@ -83,3 +83,13 @@ def test_readme_zoo_table_shows_the_checkers_figures():
     documented, computed = rows((REPO / "README.md").read_text()), rows(table())
     assert documented == computed
     assert len(computed) == len(zoo.names())
+
+
+def test_every_command_reads_zoo_names(tmp_path):
+    """zoo:NAME is resolved where every spec is read, so graph, export and the Python API take it too."""
+    assert netspec.load("zoo:squeezenet1_0").name == "squeezenet1_0"
+    graph = CliRunner().invoke(cli, ["graph", "zoo:squeezenet1_0", "-o", str(tmp_path / "squeezenet.mmd")])
+    assert graph.exit_code == 0 and "fire9" in (tmp_path / "squeezenet.mmd").read_text()
+    exported = CliRunner().invoke(cli, ["export", "zoo:squeezenet1_0", "--format", "python",
+                                        "-o", str(tmp_path / "squeezenet.py")])
+    assert exported.exit_code == 0 and "class Squeezenet10" in (tmp_path / "squeezenet.py").read_text()
