@@ -13,6 +13,7 @@ wrong one cannot go unnoticed. The U-Net's twin is hand-written (tests/zoo/unet_
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -34,9 +35,20 @@ class Twin:
     size: int = 32  # input H = W: small where the network allows it
     options: dict = field(default_factory=lambda: {"weights": None})  # torchvision's constructor arguments
     factory: Callable[..., torch.nn.Module] | None = None  # the twin when torchvision has none
+    zoo_name: str | None = None  # the zoo spec, where the case is a variant of it ...
+    params: dict = field(default_factory=dict)  # ... with these values of its `params:`
+
+    def report(self, name: str) -> netspec.Report:
+        spec = netspec.load(f"zoo:{self.zoo_name or name}")
+        text = spec.source
+        for key, value in self.params.items():  # the spec's own line `  key: value`, rewritten
+            text, count = re.subn(rf"^  {key}: \S+", f"  {key}: {value}", text, count=1, flags=re.M)
+            assert count == 1, f"no parameter {key} in zoo:{self.zoo_name}"
+        spec = netspec.load(spec.file, text=text)
+        return netspec.check(spec, input_shape=(3, self.size, self.size))
 
     def reference(self, name: str) -> torch.nn.Module:
-        return (self.factory or getattr(torchvision.models, name))(**self.options)
+        return (self.factory or getattr(torchvision.models, self.zoo_name or name))(**self.options)
 
 
 TWINS = {
@@ -47,6 +59,8 @@ TWINS = {
     "inception_v3": Twin(size=75, options={"aux_logits": False, "init_weights": True, "weights": None}),
     "mnasnet1_0": Twin(), "regnet_x_400mf": Twin(),
     "mobilenet_v2": Twin(),
+    "mobilenet_v2 width 0.35": Twin(zoo_name="mobilenet_v2", params={"width": 0.35},
+                                    options={"weights": None, "width_mult": 0.35}),  # _make_divisible's 10% rule
     "efficientnet_b0": Twin(),
     "mobilenet_v3_small": Twin(), "mobilenet_v3_large": Twin(),
     "shufflenet_v2_x1_0": Twin(),
@@ -84,7 +98,7 @@ def one_thread():
 @pytest.fixture(scope="module", params=sorted(TWINS))
 def pair(request):
     name, twin = request.param, TWINS[request.param]
-    report = netspec.check(f"zoo:{name}", input_shape=(3, twin.size, twin.size))
+    report = twin.report(name)
     assert report.ok, [d.message for d in report.errors]
     torch.manual_seed(0)
     reference = twin.reference(name)
