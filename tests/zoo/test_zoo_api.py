@@ -93,3 +93,12 @@ def test_every_command_reads_zoo_names(tmp_path):
     exported = CliRunner().invoke(cli, ["export", "zoo:squeezenet1_0", "--format", "python",
                                         "-o", str(tmp_path / "squeezenet.py")])
     assert exported.exit_code == 0 and "class Squeezenet10" in (tmp_path / "squeezenet.py").read_text()
+
+
+def test_zoo_listing_never_imports_torch():
+    """The figures come from the static checker: `netspec zoo` runs where `import torch` fails."""
+    script = ("import sys; sys.modules['torch'] = None\n"
+              "sys.argv = ['netspec', 'zoo']\nfrom netspec.cli import main\nmain()\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "efficientnet_b0" in result.stdout and "5,288,548" in result.stdout
