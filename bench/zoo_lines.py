@@ -6,8 +6,9 @@ model (its blocks, the network class, the builder function with its configuratio
 shared helpers of torchvision.ops (Conv2dNormActivation, SqueezeExcitation, StochasticDepth)
 are not counted, which favours torchvision.
 
-Example:
-  .venv/bin/python bench/zoo_lines.py          # prints the markdown table
+Examples:
+  .venv/bin/python bench/zoo_lines.py                  # prints the markdown table
+  .venv/bin/python bench/zoo_lines.py --write-readme   # replaces the table in README.md
 """
 
 from __future__ import annotations
@@ -113,5 +114,16 @@ def table() -> str:
     return "\n".join(rows)
 
 
+def write_readme() -> None:
+    """Replace README.md's zoo table (from its header row to the first line that is not a row) with table()."""
+    readme = REPO / "README.md"
+    lines = readme.read_text().split("\n")
+    start = lines.index(table().split("\n")[0])
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    readme.write_text("\n".join(lines[:start] + [table()] + lines[end:]))
+
+
 if __name__ == "__main__":
-    print(table())
+    import sys
+
+    write_readme() if sys.argv[1:] == ["--write-readme"] else print(table())
