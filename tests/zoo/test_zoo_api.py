@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -102,3 +103,21 @@ def test_zoo_listing_never_imports_torch():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "efficientnet_b0" in result.stdout and "5,288,548" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_zoo_spec_trains_once_its_input_fits_the_dataset(tmp_path):
+    """resnet18 copied out, its input made MNIST's (1x28x28, 10 classes): one short epoch on the MNIST sample."""
+    text = zoo.path("resnet18").read_text()
+    for old, new in (("image_channels: 3", "image_channels: 1"), ("image_size: 224", "image_size: 28"),
+                     ("num_classes: 1000", "num_classes: 10")):
+        assert old in text
+        text = text.replace(old, new)
+    (tmp_path / "resnet18_mnist.yaml").write_text(text)
+    result = subprocess.run([sys.executable, "-m", "netspec", "train", str(tmp_path / "resnet18_mnist.yaml"),
+                             "--dataset", "mnist", "--data-dir", str(REPO / "tests" / "data" / "mnist-sample"),
+                             "--epochs", "1", "--limit-train", "64", "--limit-test", "32", "--device", "cpu",
+                             "--out", str(tmp_path / "run"), "--quiet", "--no-download"],
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "run" / "metrics.jsonl").read_text().count("\n") == 1
