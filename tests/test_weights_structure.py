@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 from torch import nn
 
@@ -95,3 +97,38 @@ def test_a_container_parameter_registered_first_pairs_with_its_own_block():
     same_role = {key.replace("scale", "layer_scale"): value for key, value in target.state_dict().items()}
     pairs = match_by_structure(same_role, ScaledBlocks().state_dict())
     assert pairs["0.layer_scale"] == "stage.0.layer_scale" and pairs["1.layer_scale"] == "stage.1.layer_scale"
+
+
+LAYERS = st.sampled_from(["conv", "bn", "relu"])
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(LAYERS, st.integers(1, 4)), min_size=1, max_size=6), st.integers(0, 3))
+def test_any_regrouping_of_the_same_layers_pairs_whole_and_computes_the_same(layers, group):
+    """A network and the same layers nested in other containers under other names: all tensors pair, outputs agree."""
+    modules, channels = [], 3
+    for kind, width in layers:
+        if kind == "conv":
+            modules.append(nn.Conv2d(channels, width, 3, padding=1))
+            channels = width
+        else:
+            modules.append(nn.BatchNorm2d(channels) if kind == "bn" else nn.ReLU())
+    flat = nn.Sequential(*modules)
+    cut = min(group, len(modules))
+    nested = nn.Sequential()
+    nested.add_module("features", nn.Sequential(*[type(m)(*_args(m)) for m in modules[:cut]]))
+    nested.add_module("head", nn.Sequential(*[type(m)(*_args(m)) for m in modules[cut:]]))
+    for module in flat.modules():  # distinct running statistics, so a wrong pairing shows
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+    pairs = load_by_structure(nested, flat.state_dict())
+    assert len(pairs) == len(nested.state_dict()) == len(flat.state_dict())
+    x = torch.randn(2, 3, 5, 5)
+    assert torch.equal(nested.eval()(x), flat.eval()(x))
+
+
+def _args(module: nn.Module) -> tuple:
+    if isinstance(module, nn.Conv2d):
+        return module.in_channels, module.out_channels, module.kernel_size, 1, module.padding
+    return (module.num_features,) if isinstance(module, nn.BatchNorm2d) else ()

@@ -64,7 +64,6 @@ class Entry:
     output_shape: tuple[int, ...] | None
     params: int
     macs: int
-    description: str | None
 
 
 def entries() -> list[Entry]:
@@ -75,8 +74,7 @@ def entries() -> list[Entry]:
     for name in names():
         report = check(str(path(name)))
         report.raise_for_errors()
-        rows.append(Entry(name, report.spec.input_shape, report.graph.output_shape, report.params, report.macs,
-                          report.spec.description))
+        rows.append(Entry(name, report.spec.input_shape, report.graph.output_shape, report.params, report.macs))
     return rows
 
 
