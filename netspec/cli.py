@@ -20,6 +20,7 @@ Examples:
   netspec export specs/lenet_cifar.yaml --format onnx -o lenet.onnx
   netspec graph specs/googlenet_mini.yaml -o googlenet.svg
   netspec schema > netspec.schema.json             # editor completion (see README)
+  netspec zoo                                      # the packaged model zoo; use one as zoo:resnet18
 """
 
 
@@ -123,3 +124,7 @@ from .cli_outputs import export as _export_command, filters as _filters_command,
 cli.add_command(_export_command)
 cli.add_command(_graph_command)
 cli.add_command(_filters_command)
+
+from .zoo.cli import zoo as _zoo_command  # noqa: E402
+
+cli.add_command(_zoo_command)
