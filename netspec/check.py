@@ -24,7 +24,8 @@ from pathlib import Path
 from .diagnostics import Diagnostic, DiagnosticSink, SpecError
 from .expand import Limits, expand
 from .ir import Graph
-from .spec import Spec, read_spec
+from .spec import Spec, derive, read_spec, sink_for
+from .variants import variant_for
 
 BYTES_PER_ELEMENT = 4  # float32
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
@@ -76,8 +77,13 @@ class Report:
 
     def raise_for_errors(self) -> "Report":
         if not self.ok:
-            raise SpecError(self.diagnostics, self.spec.source if self.spec else None)
+            raise SpecError(self.diagnostics, self.sources)
         return self
+
+    @property
+    def sources(self) -> dict[str, str] | None:
+        """File -> text of everything the diagnostics may point into (the spec, its imports, overrides)."""
+        return (self.spec.sources or {self.spec.file: self.spec.source}) if self.spec else None
 
     def to_dict(self) -> dict:
         graph = self.graph
@@ -94,6 +100,8 @@ class Report:
             "training_memory_bytes": self.training_memory_bytes(),
             "layers": [_row(node) for node in graph.layers] if graph else [],
             "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "scale": self.spec.scale if self.spec else None,
+            "overrides": dict(self.spec.overrides) if self.spec else {},
         }
 
 
@@ -108,24 +116,35 @@ def _row(node) -> dict:
 
 
 def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None, batch_size: int = 1,
-          limits: Limits | None = None) -> Report:
+          limits: Limits | None = None, overrides=None, scale: str | None = None) -> Report:
     """Check a spec statically (no torch): shapes, costs and every problem found.
 
-    `spec` is a path, or a `Spec` from `netspec.load`. Never raises for problems in
+    `spec` is a path (`net.yaml@s` picks a scale), or a `Spec` from `netspec.load`.
+    `overrides` and `scale` are those of `netspec.load` (given with a `Spec`, they replace
+    the ones it was loaded with). Never raises for problems in
     the spec: they are in `report.diagnostics` (call `report.raise_for_errors()`).
 
     >>> report = netspec.check("specs/googlenet_mini.yaml")
     >>> report.ok, report.graph.output_shape, report.params
     (True, (10,), 97298)
     """
-    limits = limits or Limits()
-    if isinstance(spec, Spec):
+    if isinstance(spec, Spec) and (overrides or scale) and spec.document is not None:
+        sink = sink_for(spec.document)  # derived again at the variant asked for, which replaces the Spec's own
+        spec = derive(spec.document, variant_for(sink, spec.file, scale, overrides), sink)
+    elif isinstance(spec, Spec):
         sink = DiagnosticSink(spec.file)
     else:
         sink = DiagnosticSink(str(spec))
-        spec = read_spec(str(spec), sink)
+        spec = read_spec(str(spec), sink, overrides=overrides, scale=scale)
         if spec is None:
             return Report(None, None, sink.items, batch_size)
+    return check_spec(spec, sink, input_shape, batch_size, limits)
+
+
+def check_spec(spec: Spec, sink: DiagnosticSink, input_shape: tuple[int, ...] | None, batch_size: int,
+               limits: Limits | None) -> Report:
+    """`check` of a spec already read, adding to `sink`, which holds what reading it found."""
+    limits = limits or Limits()
     if input_shape is not None:
         spec = replace(spec, input_shape=tuple(input_shape))
     if not spec.layers.items:

@@ -316,7 +316,7 @@ class Expander:
             source = self.resolve(to_plain(form.fields.items["from"]), scope, form, "from", path)
             if source is None:
                 return self.unknown(x, path, form.fields.mark)
-        inner = Scope({**self.spec.params, **bound}, names={"input": (source, None)})
+        inner = Scope({**block.scope, **bound}, names={"input": (source, None)})  # its own file's params
         out = self.sequence(block.layers.items, source, inner, f"{path}.{block.name}", prefix + ".",
                             (*stack, block.name))
         node = Node(len(self.graph.nodes), BLOCK, path, (out,), self.graph.nodes[out].out_shape,
