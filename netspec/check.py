@@ -25,7 +25,8 @@ from .diagnostics import Diagnostic, DiagnosticSink, SpecError
 from .expand import Limits, expand
 from .ir import Graph
 from .spec import Spec, derive, read_spec, sink_for
-from .variants import variant_for
+from .variants import blame_overrides, reconcile, split_scale, variant_for
+from .yamlsrc import YMap
 
 BYTES_PER_ELEMENT = 4  # float32
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
@@ -152,7 +153,8 @@ def check_spec(spec: Spec, sink: DiagnosticSink, input_shape: tuple[int, ...] | 
     graph = expand(spec, sink, limits)
     report = Report(spec, graph, sink.items, batch_size)
     _enforce_budgets(report, sink, limits)
-    report.diagnostics = sink.items
+    root = spec.document.root if spec.document is not None else None
+    report.diagnostics = blame_overrides(sink.items, spec, root) if isinstance(root, YMap) else sink.items
     return report
 
 
@@ -168,3 +170,24 @@ def _enforce_budgets(report: Report, sink: DiagnosticSink, limits: Limits) -> No
         sink.error("budget.memory", f"expected training memory at most {limits.max_memory_bytes / 2**30:.1f} GiB; "
                    f"the estimate at batch {report.batch_size} is {memory / 2**30:.1f} GiB",
                    hint="lower --batch, or raise --max-memory")
+
+
+def check_as_trained(spec: Spec | str | Path, recorded: dict | None, checkpoint: str | Path, *, overrides=None,
+                     scale: str | None = None, input_shape: tuple[int, ...] | None = None) -> Report:
+    """`check` at the scale and overrides a checkpoint recorded (its "variant"), which need no repeating.
+
+    `overrides` and `scale` given here may only repeat the recorded ones: a contradicting
+    one raises SpecError naming it. Without a record they apply as in `check`.
+    """
+    name = spec.file if isinstance(spec, Spec) else str(spec)
+    sink = DiagnosticSink(name)
+    if isinstance(spec, Spec) and not (overrides or scale):
+        overrides, scale = spec.overrides, spec.scale
+    given = variant_for(sink, name, scale, overrides)
+    if sink.has_errors:
+        raise SpecError(sink.items, given.sources)
+    trained_scale, trained_overrides = reconcile(given, recorded, str(checkpoint))
+    if trained_overrides is not None:
+        overrides, scale = trained_overrides, trained_scale
+        spec = split_scale(name)[0] if not isinstance(spec, Spec) else spec
+    return check(spec, input_shape=input_shape, overrides=overrides, scale=scale)

@@ -8,8 +8,10 @@ import sys
 import click
 
 from .check import check as check_spec
+from .cli_variant import variant_options
 from .diagnostics import render_text
 from .expand import Limits
+from .variants import describe as describe_variant
 
 EXAMPLES = """
 \b
@@ -48,6 +50,8 @@ Examples:
   netspec check specs/*.yaml
   netspec check specs/lenet_cifar.yaml --input 3,64,64 --batch 256
   netspec check --json specs/alexnet.yaml | jq .params
+  netspec check specs/resnet_mini.yaml --set num_classes=100
+  netspec check specs/scaled.yaml@s                 # or --scale s: one of the spec's `scales:`
 \b
 Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -62,10 +66,12 @@ Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
               type=click.FloatRange(min=0), help="Refuse networks whose training-memory estimate (GiB) is larger.")
 @click.option("--max-layers", default=Limits.max_nodes, show_default=True, type=click.IntRange(min=1),
               help="Refuse specs that expand (blocks, repeats) to more layers.")
-def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers):
+@variant_options()
+def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers, overrides, scale):
     """Check SPECS statically: shapes, parameters, MACs and memory, without running anything."""
     limits = Limits(max_nodes=max_layers, max_params=max_params, max_memory_bytes=int(max_memory * 2**30))
-    reports = [check_spec(path, input_shape=input_shape, batch_size=batch, limits=limits) for path in specs]
+    reports = [check_spec(path, input_shape=input_shape, batch_size=batch, limits=limits, overrides=overrides,
+                          scale=scale) for path in specs]
     if as_json:
         objects = [report.to_dict() for report in reports]
         click.echo(json.dumps(objects[0] if len(objects) == 1 else objects, indent=2))
@@ -77,8 +83,11 @@ def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers
                 click.echo()
             if report.graph is not None and report.ok:
                 click.echo(render_table(report))
+                variant = describe_variant(report.spec)
+                if variant:
+                    click.echo(variant)
             if report.diagnostics:
-                click.echo(render_text(report.diagnostics, report.spec.source if report.spec else None), err=True)
+                click.echo(render_text(report.diagnostics, report.sources), err=True)
             if not report.ok:
                 count = len(report.errors)
                 click.echo(f"{specs[index]}: {count} error{'s' * (count != 1)}", err=True)

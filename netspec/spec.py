@@ -56,6 +56,7 @@ class Spec:
     overrides: dict[str, Any] = field(default_factory=dict)  # name -> value, as given (`--set`, `overrides=`)
     sources: dict[str, str] = field(default_factory=dict)  # file -> text, for the spec, its imports, its overrides
     document: "Document | None" = field(default=None, repr=False, compare=False)  # to derive other variants
+    variant: "Variant | None" = field(default=None, repr=False, compare=False)  # the scale and overrides, located
 
     def variant_record(self) -> dict:
         """What a checkpoint keeps so that eval, predict, export and --resume rebuild this network."""
@@ -136,7 +137,7 @@ def derive(document: Document, variant: Variant, sink: DiagnosticSink) -> Spec:
     spec.scale, spec.scales = variant.scale, tuple(scales.items) if isinstance(scales, YMap) else ()
     spec.overrides = variant.record()["overrides"]
     spec.sources = {source: text, **{lib.file: lib.text for lib in document.libraries}, **variant.sources}
-    spec.document = document
+    spec.document, spec.variant = document, variant
     return spec
 
 

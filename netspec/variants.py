@@ -13,13 +13,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .diagnostics import Diagnostic, DiagnosticSink, Mark, SpecError, nearest
 from .located import from_plain, relocated, reporting_for
 from .train_config import TrainConfig
-from .yamlsrc import YMap, YNode, YScalar, parse_yaml, to_plain
+from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, to_plain
 
 OVERRIDE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 TRAIN = "train."
@@ -223,30 +223,35 @@ def name_mark(label: str) -> Mark:
     return Mark(1, label.index(" ") + 1, label)
 
 
-def reconcile(given: Variant, recorded: dict | None, checkpoint: str) -> Variant:
-    """The variant a checkpoint was trained as; `given` may only repeat it. Raise SpecError naming a contradiction."""
+def reconcile(given: Variant, recorded: dict | None, checkpoint: str) -> tuple[str | None, dict[str, Any] | None]:
+    """The scale and overrides a checkpoint was trained with; `given` may only repeat them.
+
+    Raises SpecError naming each contradicting scale or override. A checkpoint without a
+    record (a plain state dict) leaves the given variant as it is: returns (None, None).
+    """
     if not isinstance(recorded, dict):
-        return given  # a plain state dict, or a checkpoint from before variants were recorded
+        return None, None
     scale, values = recorded.get("scale"), dict(recorded.get("overrides") or {})
     problems = []
     if given.scale is not None and given.scale != scale:
         trained = f"scale {scale}" if scale else "no scale"
-        problems.append(Diagnostic("error", "variant.contradicts_checkpoint",
-                                   f"scale '{given.scale}' contradicts {checkpoint}, trained with {trained}",
-                                   given.scale_label, 1, 1, hint="drop the scale: the checkpoint's is used"))
+        problems.append(_contradiction(f"scale '{given.scale}'", trained, checkpoint, given.scale_label,
+                                       "drop the scale: the checkpoint's is used"))
     for override in given.overrides:
         if override.name not in values or values[override.name] != override.value:
             trained = (f"{override.name}={values[override.name]!r}" if override.name in values
                        else f"the spec's own {override.name}")
-            problems.append(Diagnostic("error", "variant.contradicts_checkpoint",
-                                       f"{override.label[1:-1]} contradicts {checkpoint}, trained with {trained}",
-                                       override.label, 1, 1, hint="drop it: the checkpoint's overrides are applied "
-                                                                  "without repeating them"))
+            problems.append(_contradiction(override.label[1:-1], trained, checkpoint, override.label,
+                                           "drop it: the checkpoint's overrides are applied without repeating them"))
     if problems:
         raise SpecError(problems, given.sources)
-    sink = DiagnosticSink(checkpoint)
-    variant = variant_for(sink, "", scale, values, origin=f"checkpoint {checkpoint}")
-    return Variant(variant.scale, variant.overrides, f"<{checkpoint}>", {**given.sources, **variant.sources})
+    return scale, values
+
+
+def _contradiction(what: str, trained: str, checkpoint: str, label: str, hint: str) -> Diagnostic:
+    mark = name_mark(label) if " " in label else Mark(1, 1)
+    return Diagnostic("error", "variant.contradicts_checkpoint", f"{what} contradicts {checkpoint}, trained with "
+                      f"{trained}", label, mark.line, mark.column, hint=hint)
 
 
 def describe(spec) -> str | None:
@@ -258,3 +263,62 @@ def describe(spec) -> str | None:
     if spec.overrides:
         parts.append("overrides: " + ", ".join(f"{name}={value!r}" for name, value in spec.overrides.items()))
     return "; ".join(parts) or None
+
+
+def blame_overrides(diagnostics: list[Diagnostic], spec, root: YMap) -> list[Diagnostic]:
+    """Errors at a value of the file that uses an overridden param, moved to the override that caused them.
+
+    `out_features: num_classes` refusing 1.5 is the fault of `--set num_classes=1.5`: the
+    error points there and names the line that used it. Params computed from an
+    overridden one (`c2: 2 * width`) count as overridden too.
+    """
+    variant = spec.variant
+    if variant is None or not variant.overrides or not any(d.is_error for d in diagnostics):
+        return diagnostics
+    causes = _overridden_params(variant, root)
+    if not causes:
+        return diagnostics
+    used = _expressions_by_position(root)
+    return [_blamed(d, spec.file, used, causes) for d in diagnostics]
+
+
+def _overridden_params(variant: Variant, root: YMap) -> dict[str, Override]:
+    from .expr import names_in
+
+    causes = {o.name: o for o in variant.overrides if not o.is_training}
+    params = root.get("params")
+    for key, node in (params.items.items() if isinstance(params, YMap) else ()):
+        if key not in causes and isinstance(node, YScalar) and isinstance(node.value, str):
+            names = names_in(node.value) or set()
+            cause = next((causes[name] for name in sorted(names) if name in causes), None)
+            if cause is not None:
+                causes[key] = cause
+    return causes
+
+
+def _expressions_by_position(node: YNode, found: dict | None = None) -> dict[tuple[int, int], str]:
+    """(line, column) -> text of every string scalar of the spec's own file."""
+    found = {} if found is None else found
+    if isinstance(node, YScalar):
+        if isinstance(node.value, str) and node.mark.file is None:
+            found[(node.mark.line, node.mark.column)] = node.value
+    else:
+        for child in node.items if isinstance(node, YSeq) else node.items.values():
+            _expressions_by_position(child, found)
+    return found
+
+
+def _blamed(diagnostic: Diagnostic, file: str, used: dict, causes: dict[str, Override]) -> Diagnostic:
+    from .expr import names_in
+
+    if not diagnostic.is_error or diagnostic.file != file or diagnostic.line is None:
+        return diagnostic
+    text = used.get((diagnostic.line, diagnostic.column))
+    names = names_in(text) or set() if text is not None else set()
+    cause = next((causes[name] for name in sorted(names) if name in causes), None)
+    if cause is None:
+        return diagnostic
+    mark = cause.node.mark
+    return replace(diagnostic, file=cause.label, line=mark.line, column=mark.column,
+                   message=f"{diagnostic.message} (at {file}:{diagnostic.line}:{diagnostic.column}, "
+                           f"`{text}` with {cause.label[1:-1]})")

@@ -58,3 +58,14 @@ def read_state_dict(checkpoint: str | Path) -> dict:
 def _few(items: list[str], limit: int = 3) -> str:
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def recorded_variant(checkpoint: str | Path) -> dict | None:
+    """The scale and overrides a `netspec train` checkpoint was trained at; None for a plain state dict."""
+    import torch
+
+    try:
+        content = torch.load(Path(checkpoint), map_location="cpu", weights_only=True)
+    except Exception:  # unreadable: read_state_dict says why when the weights are loaded
+        return None
+    return content.get("variant") if isinstance(content, dict) else None
