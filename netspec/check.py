@@ -165,6 +165,11 @@ def _enforce_budgets(report: Report, sink: DiagnosticSink, limits: Limits) -> No
         sink.error("budget.params", f"expected at most {limits.max_params:,} parameters; got {report.params:,} "
                    f"({biggest.path} alone has {biggest.params:,})", biggest.mark, biggest.path,
                    "shrink the layer (fewer channels, or pool before flatten), or raise --max-params")
+    if limits.max_macs is not None and report.macs > limits.max_macs:
+        costliest = max(graph.layers, key=lambda node: node.macs)
+        sink.error("budget.macs", f"expected at most {limits.max_macs:,} MACs per sample; got {report.macs:,} "
+                   f"({costliest.path} alone has {costliest.macs:,})", costliest.mark, costliest.path,
+                   "narrow or downsample earlier, or raise --max-macs")
     memory = report.training_memory_bytes()
     if memory > limits.max_memory_bytes:
         sink.error("budget.memory", f"expected training memory at most {limits.max_memory_bytes / 2**30:.1f} GiB; "

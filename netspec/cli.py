@@ -8,6 +8,7 @@ import sys
 import click
 
 from .check import check as check_spec
+from .cli_sweep import SWEEP_EXAMPLES, run_sweep, sweep_options
 from .cli_variant import variant_options
 from .diagnostics import render_text
 from .expand import Limits
@@ -67,9 +68,17 @@ Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
 @click.option("--max-layers", default=Limits.max_nodes, show_default=True, type=click.IntRange(min=1),
               help="Refuse specs that expand (blocks, repeats) to more layers.")
 @variant_options()
-def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers, overrides, scale):
+@sweep_options
+def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers, overrides, scale, sweeps,
+          all_scales, as_csv, plot, max_macs):
     """Check SPECS statically: shapes, parameters, MACs and memory, without running anything."""
-    limits = Limits(max_nodes=max_layers, max_params=max_params, max_memory_bytes=int(max_memory * 2**30))
+    limits = Limits(max_nodes=max_layers, max_params=max_params, max_memory_bytes=int(max_memory * 2**30),
+                    max_macs=max_macs)
+    if sweeps or all_scales:
+        run_sweep(specs, sweeps, all_scales, as_json=as_json, as_csv=as_csv, plot=plot, limits=limits,
+                  overrides=overrides, scale=scale, input_shape=input_shape, batch_size=batch)
+    if as_csv or plot:
+        raise click.UsageError("--csv and --plot go with --sweep or --all-scales")
     reports = [check_spec(path, input_shape=input_shape, batch_size=batch, limits=limits, overrides=overrides,
                           scale=scale) for path in specs]
     if as_json:
