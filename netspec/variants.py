@@ -91,7 +91,7 @@ def _parse_all(overrides, sink: DiagnosticSink, origin: str, sources: dict) -> I
         return
     if isinstance(overrides, Mapping):
         for name, value in overrides.items():
-            label = f"<{origin}: {name}={value!r}>"
+            label = f"<{'overrides' if origin == '--set' else origin}: {name}={value!r}>"
             if _valid_name(str(name), label, sink):
                 yield Override(str(name), from_plain(value, Mark(1, 1, label)), label)
         return
