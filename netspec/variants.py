@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .diagnostics import Diagnostic, DiagnosticSink, Mark, SpecError, nearest
-from .located import from_plain, relocated, reporting_for
+from .located import from_plain, relocated
 from .train_config import TrainConfig
 from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, to_plain
 
@@ -112,11 +112,14 @@ def _parse_text(text: str, sink: DiagnosticSink, origin: str, sources: dict) -> 
         return None
     if not _valid_name(name, label, sink):
         return None
-    with reporting_for(sink, label):
-        node = parse_yaml(value, sink)
-    if node is None:
-        return None
-    return Override(name, relocated(node, label, len(origin) + 1 + len(name) + 1), label)
+    offset = len(origin) + 1 + text.index("=") + 1  # the value's column in `--set NAME=VALUE`, less one
+    value_sink = DiagnosticSink(label)
+    node = parse_yaml(value, value_sink)
+    for problem in value_sink.items:  # positions in the value become positions in the override
+        line, column = (problem.line, problem.column) if problem.line is not None else (1, 1)
+        sink.add(problem.severity, problem.code, problem.message,
+                 Mark(line, column + (offset if line == 1 else 0), label), problem.path, problem.hint)
+    return Override(name, relocated(node, label, offset), label) if node is not None else None
 
 
 def _valid_name(name: str, label: str, sink: DiagnosticSink) -> bool:
