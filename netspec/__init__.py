@@ -26,7 +26,7 @@ from .spec import Spec, load
 __version__ = "0.1.0"
 
 _LAZY = {"build": ".builder", "export": ".exporters", "train": ".training", "evaluate": ".training",
-         "predict": ".training", "sweep": ".sweep"}  # function -> the submodule defining it, imported on first use
+         "predict": ".training", "sweep": ".sweeps"}  # function -> the submodule defining it, imported on first use
 
 __all__ = ["Diagnostic", "ExportError", "Limits", "Report", "Spec", "SpecError", "build", "check", "draw_filters",
            "draw_graph", "evaluate", "export", "json_schema", "load", "predict", "sweep", "train"]

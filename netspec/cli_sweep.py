@@ -35,7 +35,7 @@ def sweep_options(command):
 
 def run_sweep(specs, sweeps, all_scales, *, as_json, as_csv, plot, limits, **check_options) -> None:
     """Sweep the one spec in `specs`, print its rows, exit 0 if every point is ok, else 1."""
-    from .sweep import render_csv, render_json, render_table, sweep
+    from .sweeps import render_csv, render_json, render_table, sweep
 
     if len(specs) != 1:
         raise click.UsageError("--sweep and --all-scales check one spec at a time")

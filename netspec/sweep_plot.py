@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .exporters.errors import ExportError
 from .expand import Limits
-from .sweep import Sweep
+from .sweeps import Sweep
 
 LABELLED_POINTS = 40  # above this many points, labels would cover the picture
 MATPLOTLIB_HINT = "pip install matplotlib (or drop --plot)"

@@ -194,6 +194,15 @@ def _unknown_scale(variant: Variant, scales: dict, sink: DiagnosticSink) -> None
                hint=f"did you mean '{guess}'?" if guess else "add it under `scales:`, or choose one of those")
 
 
+def report_unknown_names(overrides, root: YMap, sink: DiagnosticSink) -> None:
+    """Report each override whose name is not one of `root`'s params (training settings are judged later)."""
+    params = root.get("params")
+    names = params.items if isinstance(params, YMap) else {}
+    for override in overrides:
+        if not override.is_training and override.name not in names:
+            _unknown_override(override, names, sink)
+
+
 def _unknown_override(override: Override, params: dict, sink: DiagnosticSink) -> None:
     name = override.name
     if name in TrainConfig.model_fields:

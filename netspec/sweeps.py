@@ -19,7 +19,7 @@ from .check import Report, check_spec
 from .diagnostics import Diagnostic, DiagnosticSink
 from .expand import Limits
 from .spec import derive, read_document, sink_for
-from .variants import Override, Variant, split_scale, variant_for
+from .variants import Override, Variant, name_mark, report_unknown_names, split_scale, variant_for
 from .yamlsrc import YMap
 
 SCALE_AXIS = "scale"  # `--sweep scale=n,s,m` walks the spec's scales
@@ -94,7 +94,7 @@ def parse_axes(texts, sink: DiagnosticSink, origin: str = "--sweep") -> tuple[li
         name, _, values = text.partition("=")
         parts = _split_values(values)
         if not parts:
-            sink.error("sweep.form", f"{origin}: expected NAME=V1,V2,...; got '{text}'",
+            sink.error("sweep.form", f"{origin}: expected NAME=V1,V2,...; got '{text}'", name_mark(f"<{origin} {text}>"),
                        hint="e.g. --sweep width=16,32,64 --sweep depth=1,2,3")
             continue
         parsed = variant_for(sink, "", None, [f"{name.strip()}={part}" for part in parts], origin=origin)
@@ -136,6 +136,8 @@ def sweep(spec: str, axes: list[str], *, overrides=None, scale: str | None = Non
     names = _scales(document, sink) if document is not None and all_scales else []
     if names:
         grid[:0], _ = parse_axes([f"{SCALE_AXIS}={','.join(names)}"], sink, "--all-scales")
+    if isinstance(getattr(document, "root", None), YMap):  # a misspelt axis is one error, not one per point
+        report_unknown_names([axis.values[0] for axis in grid if axis.name != SCALE_AXIS], document.root, sink)
     result = Sweep(grid, sources={**base.sources, **sources}, batch_size=batch_size)
     if document is None or sink.has_errors:
         result.problems = sink.items
