@@ -79,9 +79,9 @@ def variant_for(sink: DiagnosticSink, spec_name: str, scale: str | None = None,
     label = f"<--scale {scale}>" if scale is not None else f"<{spec_name}>"
     if scale is not None and suffix is not None and scale != suffix:
         sink.error("variant.scale_twice", f"expected one scale; got --scale {scale} and {path}@{suffix}",
-                   Mark(1, 1, label), hint="name the scale once")
+                   scale_mark(label), hint="name the scale once")
     chosen = scale if scale is not None else suffix
-    sources: dict[str, str] = {}
+    sources: dict[str, str] = {label: label[1:-1]} if chosen is not None else {}
     parsed = tuple(_parse_all(overrides, sink, origin, sources))
     return Variant(chosen, parsed, label, sources)
 
@@ -190,7 +190,7 @@ def read_scales(node: YNode | None, params: dict, sink: DiagnosticSink) -> dict[
 def _unknown_scale(variant: Variant, scales: dict, sink: DiagnosticSink) -> None:
     guess = nearest(variant.scale, scales)
     known = f"its scales: {', '.join(scales)}" if scales else "the spec has no `scales:` section"
-    sink.error("variant.unknown_scale", f"unknown scale '{variant.scale}' ({known})", Mark(1, 1, variant.scale_label),
+    sink.error("variant.unknown_scale", f"unknown scale '{variant.scale}' ({known})", scale_mark(variant.scale_label),
                hint=f"did you mean '{guess}'?" if guess else "add it under `scales:`, or choose one of those")
 
 
@@ -230,6 +230,11 @@ def _with_setting(section: YMap, keys: list[str], override: Override) -> YMap:
     return YMap(items, section.mark, marks)
 
 
+def scale_mark(label: str) -> Mark:
+    """Where the scale's name is in `<--scale NAME>` or `<spec.yaml@NAME>`."""
+    return name_mark(label) if label.startswith("<--scale ") else Mark(1, label.rindex("@") + 1, label)
+
+
 def name_mark(label: str) -> Mark:
     """Where the name starts in an override's pseudo-file: `--set NAME=...` column 7."""
     return Mark(1, label.index(" ") + 1, label)
@@ -261,7 +266,7 @@ def reconcile(given: Variant, recorded: dict | None, checkpoint: str) -> tuple[s
 
 
 def _contradiction(what: str, trained: str, checkpoint: str, label: str, hint: str) -> Diagnostic:
-    mark = name_mark(label) if " " in label else Mark(1, 1)
+    mark = scale_mark(label) if label.startswith("<--scale ") or "@" in label else name_mark(label)
     return Diagnostic("error", "variant.contradicts_checkpoint", f"{what} contradicts {checkpoint}, trained with "
                       f"{trained}", label, mark.line, mark.column, hint=hint)
 

@@ -36,6 +36,11 @@ def test_the_family_checks_at_every_scale_and_each_is_the_network_its_params_giv
     assert len(convs) == 2 + 2 * 2 * depth and convs[0].out_shape[0] == width
 
 
+def test_an_unknown_scale_is_shown_with_a_caret():
+    assert run("check", FAMILY, "--scale", "xl").stderr.splitlines()[:3] == [
+        "<--scale xl>:1:9: error: unknown scale 'xl' (its scales: n, s, m, l)", "    1 | --scale xl", "" + " " * 16 + "^"]
+
+
 def test_check_prints_the_scale_it_used():
     assert "scale: m of n, s, m, l" in run("check", f"{FAMILY}@m").stdout
     assert "scale: none (the params' own values) of n, s, m, l" in run("check", FAMILY).stdout
@@ -51,7 +56,7 @@ def test_an_unknown_scale_is_one_error_with_a_guess(write_spec):
     report = netspec.check(FAMILY, scale="xl")
     assert [(d.file, d.message, d.hint) for d in report.errors] == [
         ("<--scale xl>", "unknown scale 'xl' (its scales: n, s, m, l)", "did you mean 'l'?")]
-    assert errors(netspec.check(f"{FAMILY}@q")) == [(f"<{FAMILY}@q>", 1, 1, "unknown scale 'q' (its scales: n, s, m, "
+    assert errors(netspec.check(f"{FAMILY}@q")) == [(f"<{FAMILY}@q>", 1, len(FAMILY) + 2, "unknown scale 'q' (its scales: n, s, m, "
                                                                            "l)")]
 
 
