@@ -57,7 +57,7 @@ def test_later_params_see_an_overridden_one(write_spec):
     ("num_clases=100", 7, "'num_clases' is not one of the spec's params", "did you mean 'num_classes'?"),
     ("lr=0.1", 7, "'lr' is not one of the spec's params", "did you mean 'train.lr'? (training settings are set "
                                                            "as train.KEY)"),
-    ("num_classes=abc", 19, "params.num_classes: expected a number; got 'abc'", None),
+    ("num_classes=abc", 19, "params.num_classes: expected a number or true/false; got 'abc'", None),
     ("num_classes=010", 19, "ambiguous number '010': expected a plain decimal number (YAML 1.1 reads a leading 0 "
                             "as octal: 010 is 8)", "write 10 without the leading zero, or quote it if you mean a "
                                                    "string"),
