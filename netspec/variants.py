@@ -56,9 +56,6 @@ class Variant:
         """The plain form a checkpoint keeps, so a later command rebuilds this network."""
         return {"scale": self.scale, "overrides": {o.name: o.value for o in self.overrides}}
 
-    def with_overrides(self, extra: tuple[Override, ...]) -> "Variant":
-        return Variant(self.scale, self.overrides + extra, self.scale_label, {**self.sources})
-
 
 def split_scale(name: str) -> tuple[str, str | None]:
     """`spec.yaml@s` -> ('spec.yaml', 's'); a name that is an existing file keeps its '@'."""

@@ -40,6 +40,7 @@ def test_the_api_takes_a_mapping_and_the_spec_keeps_it():
     assert spec.train.lr == 0.2 and spec.train.schedule.kind == "cosine" and spec.train.nesterov  # rest kept
     assert netspec.check(spec).graph.output_shape == (3,)
     assert netspec.build(netspec.check(RESNET, overrides={"num_classes": 7})).fc.out_features == 7
+    assert netspec.build(FAMILY, scale="n", overrides={"num_classes": 4}).fc.out_features == 4
 
 
 def test_later_params_see_an_overridden_one(write_spec):
