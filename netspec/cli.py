@@ -52,9 +52,9 @@ Examples:
   netspec check specs/lenet_cifar.yaml --input 3,64,64 --batch 256
   netspec check --json specs/alexnet.yaml | jq .params
   netspec check specs/resnet_mini.yaml --set num_classes=100
-  netspec check specs/scaled.yaml@s                 # or --scale s: one of the spec's `scales:`
+  netspec check examples/resnet_family.yaml@s       # or --scale s: one of the spec's `scales:`
 \b
-Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
+Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""" + SWEEP_EXAMPLES)
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--input", "input_shape", callback=parse_shape, metavar="C,H,W",
               help="Check with this input shape instead of the spec's `input`.")

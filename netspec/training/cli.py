@@ -138,6 +138,7 @@ def _launch(context: click.Context, nproc_per_node: int) -> None:
 Examples:
   netspec eval specs/resnet_mini.yaml runs/resnet/checkpoint.pt --data-dir ../shared/datasets/mnist
   netspec eval specs/resnet_mini.yaml runs/resnet/checkpoint.pt --json > evaluation.json
+  netspec eval examples/resnet_family.yaml runs/w8/checkpoint.pt   # trained with --set width=8: not repeated
 \b
 Exit status: 0 done; 1 bad spec, data or checkpoint; 2 usage error.""")
 @click.argument("spec", type=click.Path(dir_okay=False))
