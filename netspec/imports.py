@@ -51,12 +51,15 @@ def spec_path(name: str, importer: str | None = None) -> str:
 
 
 def zoo_path(name: str) -> str:
-    """The packaged spec of zoo network `name`; FileNotFoundError (with the known names) when there is none."""
+    """The packaged spec of zoo network `name`; FileNotFoundError (saying what to do) when there is none."""
     try:
-        from .zoo import spec_path as zoo_spec_path
+        from .zoo import UnknownZooModel, path
     except ImportError:
         raise FileNotFoundError(f"no zoo in this netspec: cannot resolve 'zoo:{name}'") from None
-    return str(zoo_spec_path(name))
+    try:
+        return str(path(name))
+    except UnknownZooModel as error:
+        raise FileNotFoundError(f"{error}; {error.hint.strip()}") from None
 
 
 def read_imports(root: YMap, file: str, text: str, sink: DiagnosticSink) -> list[Library]:
@@ -90,7 +93,7 @@ def _read_one(name: str, at: Mark, importer: str, reading: _Reading) -> None:
     try:
         path = spec_path(name, importer)
     except FileNotFoundError as error:
-        sink.error("imports.not_found", f"imports: {error}", at, hint="`netspec zoo` lists the zoo's networks")
+        sink.error("imports.not_found", f"imports: {error}", at)
         return
     real = os.path.realpath(path)
     cycle = [index for index, (seen, _, _) in enumerate(reading.chain) if seen == real]

@@ -104,18 +104,18 @@ class Document:
 
 
 def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None) -> Document | None:
-    sink.file = source
+    sink.file, path = source, source
     if text is None:
         try:
-            path = spec_path(source)
+            path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
         except FileNotFoundError as error:
-            sink.error("file.unreadable", str(error), hint="`netspec zoo` lists the zoo's networks")
+            sink.error("file.unreadable", str(error))
             return None
         text = read_source(path, sink)
         if text is None:
             return None
     root = parse_yaml(text, sink)
-    libraries = read_imports(root, source, text, sink) if isinstance(root, YMap) else []
+    libraries = read_imports(root, path, text, sink) if isinstance(root, YMap) else []
     return Document(source, text, root, libraries, sink.copy())
 
 
