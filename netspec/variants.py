@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .diagnostics import Diagnostic, DiagnosticSink, Mark, SpecError, nearest
+from .expr import names_in
 from .located import from_plain, relocated
 from .train_config import TrainConfig
 from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, to_plain
@@ -152,9 +153,8 @@ def apply_variant(root: YMap, variant: Variant, sink: DiagnosticSink) -> YMap:
             _unknown_override(override, param_items, sink)
         seen[override.name] = override
     items = dict(root.items)
-    if param_items or params is not None:
-        items["params"] = YMap(param_items, params.mark if params is not None else root.mark,
-                               getattr(params, "key_marks", {}))
+    if isinstance(params, YMap):  # a `params:` that is no mapping stays, to be reported as such
+        items["params"] = YMap(param_items, params.mark, params.key_marks)
     if train is not None:
         items["train"] = train
     return YMap(items, root.mark, root.key_marks)
@@ -269,7 +269,7 @@ def _contradiction(what: str, trained: str, checkpoint: str, label: str, hint: s
 
 
 def describe(spec) -> str | None:
-    """`scale: s of n, s, m; --set num_classes=100`, or None for a spec without scales or overrides."""
+    """`scale: s of n, s, m; overrides: num_classes=100`, or None for a spec without scales or overrides."""
     parts = []
     if spec.scales:
         chosen = spec.scale or "none (the params' own values)"
@@ -297,17 +297,19 @@ def blame_overrides(diagnostics: list[Diagnostic], spec, root: YMap) -> list[Dia
 
 
 def _overridden_params(variant: Variant, root: YMap) -> dict[str, Override]:
-    from .expr import names_in
-
     causes = {o.name: o for o in variant.overrides if not o.is_training}
     params = root.get("params")
     for key, node in (params.items.items() if isinstance(params, YMap) else ()):
-        if key not in causes and isinstance(node, YScalar) and isinstance(node.value, str):
-            names = names_in(node.value) or set()
-            cause = next((causes[name] for name in sorted(names) if name in causes), None)
-            if cause is not None:
-                causes[key] = cause
+        cause = _cause(node.value, causes) if isinstance(node, YScalar) and isinstance(node.value, str) else None
+        if key not in causes and cause is not None:
+            causes[key] = cause
     return causes
+
+
+def _cause(text: str, causes: dict[str, Override]) -> Override | None:
+    """The override behind the first overridden param that the expression `text` uses."""
+    names = names_in(text) or set()
+    return next((causes[name] for name in sorted(names) if name in causes), None)
 
 
 def _expressions_by_position(node: YNode, found: dict | None = None) -> dict[tuple[int, int], str]:
@@ -323,13 +325,10 @@ def _expressions_by_position(node: YNode, found: dict | None = None) -> dict[tup
 
 
 def _blamed(diagnostic: Diagnostic, file: str, used: dict, causes: dict[str, Override]) -> Diagnostic:
-    from .expr import names_in
-
     if not diagnostic.is_error or diagnostic.file != file or diagnostic.line is None:
         return diagnostic
     text = used.get((diagnostic.line, diagnostic.column))
-    names = names_in(text) or set() if text is not None else set()
-    cause = next((causes[name] for name in sorted(names) if name in causes), None)
+    cause = _cause(text, causes) if text is not None else None
     if cause is None:
         return diagnostic
     mark = cause.node.mark
