@@ -175,3 +175,14 @@ def _longest_common_pairing(targets: list[str], sources: list[str], fits) -> dic
         else:
             j += 1
     return pairs
+
+
+def recorded_variant(checkpoint: str | Path) -> dict | None:
+    """The scale and overrides a `netspec train` checkpoint was trained at; None for a plain state dict."""
+    import torch
+
+    try:
+        content = torch.load(Path(checkpoint), map_location="cpu", weights_only=True)
+    except Exception:  # unreadable: read_state_dict says why when the weights are loaded
+        return None
+    return content.get("variant") if isinstance(content, dict) else None
