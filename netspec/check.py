@@ -25,6 +25,7 @@ from .diagnostics import Diagnostic, DiagnosticSink, SpecError
 from .expand import Limits, expand
 from .ir import Graph
 from .spec import Spec, read_spec
+from .yamlsrc import YamlBudget
 
 BYTES_PER_ELEMENT = 4  # float32
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
@@ -123,7 +124,7 @@ def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None
         sink = DiagnosticSink(spec.file)
     else:
         sink = DiagnosticSink(str(spec))
-        spec = read_spec(str(spec), sink)
+        spec = read_spec(str(spec), sink, budget=YamlBudget(limits.max_nodes))
         if spec is None:
             return Report(None, None, sink.items, batch_size)
     if input_shape is not None:

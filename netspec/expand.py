@@ -17,7 +17,7 @@ from .expr import UNRESOLVED
 from .names import name_problem
 from .spec import REQUIRED, Spec, evaluate_value
 from .validation import validate_into
-from .yamlsrc import YMap, YNode, YScalar, YSeq, to_plain
+from .yamlsrc import DEFAULT_MAX_LAYERS, YMap, YNode, YScalar, YSeq, to_plain
 
 NAMED_FORMS = ("block", "repeat")
 
@@ -26,7 +26,7 @@ NAMED_FORMS = ("block", "repeat")
 class Limits:
     """Budgets that refuse a spec before anything is allocated."""
 
-    max_nodes: int = 10_000
+    max_nodes: int = DEFAULT_MAX_LAYERS  # also sizes the YAML reading budget (yamlsrc.YamlBudget)
     max_repeat: int = 1_000
     max_params: int = 2_000_000_000
     max_memory_bytes: int = 64 * 2**30

@@ -16,7 +16,7 @@ from .expr import UNRESOLVED, ExprError, evaluate
 from .kinds import REGISTRY
 from .train_config import TrainConfig
 from .validation import validate_into
-from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
+from .yamlsrc import YamlBudget, YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
 
 TOP_LEVEL_KEYS = ("name", "description", "input", "params", "blocks", "layers", "train")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -61,13 +61,14 @@ def load(source: str, *, text: str | None = None) -> Spec:
     return spec
 
 
-def read_spec(source: str, sink: DiagnosticSink, *, text: str | None = None) -> Spec | None:
+def read_spec(source: str, sink: DiagnosticSink, *, text: str | None = None,
+              budget: YamlBudget | None = None) -> Spec | None:
     """Like `load`, but report problems into `sink`; returns what could be read."""
     if text is None:
-        text = read_source(source, sink)
+        text = read_source(source, sink, budget)
         if text is None:
             return None
-    root = parse_yaml(text, sink)
+    root = parse_yaml(text, sink, budget)
     if root is None:
         return Spec(name="?", input_shape=(), layers=YSeq([], Mark(1, 1)), file=source, source=text)
     if not isinstance(root, YMap):
