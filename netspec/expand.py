@@ -9,8 +9,9 @@ an earlier error gets an unknown shape instead of a second, confusing error.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from .diagnostics import DiagnosticSink, Mark, nearest
+from .diagnostics import DiagnosticSink, Mark, NameIndex, nearest
 from .ir import BLOCK, INPUT, Graph, Node
 from .kinds import REGISTRY, Notes, ShapeError
 from .expr import UNRESOLVED
@@ -39,6 +40,7 @@ class Scope:
     params: dict
     parent: "Scope | None" = None
     names: dict[str, tuple[int, Mark | None]] = field(default_factory=dict)
+    index: NameIndex = field(default_factory=NameIndex, repr=False)  # built on the first miss only
 
     def lookup(self, name: str) -> int | None:
         scope = self
@@ -48,8 +50,13 @@ class Scope:
             scope = scope.parent
         return None
 
-    def visible(self) -> set[str]:
-        return set(self.names) | (self.parent.visible() if self.parent else set())
+    def suggest(self, word: str) -> str | None:
+        """The visible name closest to `word`, in time independent of how many names there are."""
+        near, scope = [], self
+        while scope is not None:
+            near += scope.index.sync(scope.names).near(word)
+            scope = scope.parent
+        return nearest(word, near)
 
     def child(self) -> "Scope":
         return Scope(self.params, self)
@@ -157,11 +164,19 @@ class Expander:
     def known_kind(self, kind: str, mark: Mark, path: str) -> bool:
         if kind in REGISTRY:
             return True
-        choices = set(REGISTRY) | set(self.spec.blocks) | set(NAMED_FORMS)
-        guess = nearest(kind, choices)
+        guess = nearest(kind, self.kind_names)
         self.sink.error("layer.unknown_kind", f"unknown layer kind '{kind}'", mark, path,
                         f"did you mean '{guess}'?" if guess else f"known kinds: {', '.join(sorted(REGISTRY))}")
         return False
+
+    @cached_property
+    def kind_names(self) -> NameIndex:
+        """What a layer entry may name, indexed once: a file with thousands of typos stays linear."""
+        return NameIndex.of(set(REGISTRY) | set(self.spec.blocks) | set(NAMED_FORMS))
+
+    @cached_property
+    def block_names(self) -> NameIndex:
+        return NameIndex.of(self.spec.blocks)
 
     def declared_name(self, form: Form, path: str) -> str | None:
         node = form.fields.get("name")
@@ -203,7 +218,7 @@ class Expander:
     def resolve(self, name, scope: Scope, form: Form, key: str, path: str, mark: Mark | None = None) -> int | None:
         index = scope.lookup(name) if isinstance(name, str) else None
         if index is None:
-            guess = nearest(str(name), scope.visible())
+            guess = scope.suggest(str(name))
             self.sink.error("layer.unknown_name", f"{key}: no earlier layer is named '{name}'",
                             mark or self.field_mark(form, key), path,
                             f"did you mean '{guess}'?" if guess else "give the layer `name: ...` before referring to it")
@@ -299,7 +314,7 @@ class Expander:
         name_node = form.fields.items["block"]
         block = self.spec.blocks.get(name_node.value) if isinstance(name_node, YScalar) else None
         if block is None:
-            guess = nearest(str(to_plain(name_node)), self.spec.blocks)
+            guess = nearest(str(to_plain(name_node)), self.block_names)
             self.sink.error("block.unknown", f"unknown block '{to_plain(name_node)}'", name_node.mark, path,
                             f"did you mean '{guess}'?" if guess else "define it under `blocks:` at the top level")
             return self.unknown(x, path, form.fields.mark)

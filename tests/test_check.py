@@ -148,10 +148,10 @@ HOSTILE = {
     "huge-line": (b"name: t\ninput: [1, 8, 8]\nlayers: [{kind: conv, out_channels: 2, kernel_size: 3, padding: "
                   + b"x" * 200_000 + b"}]\n", "schema.type"),
     "too-big": (b"#" * 6_000_000, "yaml.too_large"),
-    "too-big-binary": (bytes(range(256)) * 40_000, "file.encoding"),
+    "too-big-binary": (bytes(range(256)) * 40_000, "yaml.too_large"),  # the size is judged before decoding
     "two-thousand-bad-layers": (b"name: t\ninput: [1, 8, 8]\nlayers:\n" + b"  - {kind: cnov}\n" * 2_000,
                                  "layer.unknown_kind"),
-    "a-hundred-thousand-layers": (b"name: t\ninput: [1, 8, 8]\nlayers:\n" + b"  - relu\n" * 100_000, "yaml.budget"),
+    "a-hundred-thousand-layers": (b"name: t\ninput: [1, 8, 8]\nlayers:\n" + b"  - relu\n" * 100_000, "budget.nodes"),
     "empty": (b"", "spec.empty"),
 }
 RUNNER = """
