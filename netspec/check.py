@@ -144,9 +144,12 @@ def _enforce_budgets(report: Report, sink: DiagnosticSink, limits: Limits) -> No
     if report.params > limits.max_params and biggest is not None:
         sink.error("budget.params", f"expected at most {limits.max_params:,} parameters; got {report.params:,} "
                    f"({biggest.path} alone has {biggest.params:,})", biggest.mark, biggest.path,
-                   "shrink the layer (fewer channels, or pool before flatten), or raise --max-params")
+                   "shrink the layer (fewer channels, or pool before flatten), or raise --max-params "
+                   "(Limits.max_params)")
     memory = report.training_memory_bytes()
     if memory > limits.max_memory_bytes:
+        widest = max(graph.layers, key=lambda node: node.activation_elements)
         sink.error("budget.memory", f"expected training memory at most {limits.max_memory_bytes / 2**30:.1f} GiB; "
-                   f"the estimate at batch {report.batch_size} is {memory / 2**30:.1f} GiB",
-                   hint="lower --batch, or raise --max-memory")
+                   f"the estimate at batch {report.batch_size} is {memory / 2**30:.1f} GiB "
+                   f"({widest.path} alone outputs {widest.activation_elements:,} values per image)",
+                   widest.mark, widest.path, "lower --batch, or raise --max-memory (Limits.max_memory_bytes)")

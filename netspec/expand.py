@@ -376,7 +376,8 @@ class Expander:
         example = "e.g. `{repeat: 3, layers: [{block: residual, channels: 16}]}`"
         if type(times) is not int or not 1 <= times <= self.limits.max_repeat:
             self.sink.error("repeat.count", f"repeat: expected a whole number from 1 to {self.limits.max_repeat}; "
-                            f"got {times!r}", self.field_mark(form, "repeat"), path, example)
+                            f"got {times!r}", self.field_mark(form, "repeat"), path,
+                            f"{example}; more copies: raise Limits.max_repeat (Python API)")
             return self.unknown(x, path, form.fields.mark)
         if not isinstance(body, YSeq):
             got = "nothing" if body is None else repr(to_plain(body))
