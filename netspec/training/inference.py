@@ -86,9 +86,9 @@ def _read_image(path: Path, channels: int) -> torch.Tensor:
     """One image file as uint8 [1, C, H, W] with the network's channel count."""
     from PIL import Image, UnidentifiedImageError
 
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)  # MAX_IMAGE_PIXELS bounds it below
     try:
-        with warnings.catch_warnings(), Image.open(path) as image:  # the header only: no pixel decoded yet
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # bounded below, by MAX_IMAGE_PIXELS
+        with Image.open(path) as image:  # reads the header only: the size is known before any pixel is decoded
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise TrainError(f"cannot read image {path}: expected at most {MAX_IMAGE_PIXELS:,} pixels; it has "
