@@ -15,7 +15,7 @@ from ..check import Report, check
 from ..spec import Spec
 from .checkpoint import CHECKPOINT_FILE, check_writable, load_checkpoint, load_model_weights, save_checkpoint
 from .data import CLASSES, IMAGE_SHAPES, Dataset, load_dataset
-from .errors import CheckpointError, Diverged, OutOfMemory, TrainError
+from .errors import CheckpointError, Diverged, OutOfMemory, TrainError, is_out_of_memory
 from .loop import EpochState, Schedule, Step, evaluate, make_optimizer
 from .metrics import Evaluation, plot_curves, write_evaluation, write_metrics
 from .pipeline import EpochBatches, Preprocess, channel_stats, steps_per_epoch, stream_seed
@@ -75,10 +75,8 @@ def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
                   f"data from {data.source}")
     try:
         return _Run(report, settings, runtime, data.to(runtime.device), size, progress).go(resumed)
-    except torch.OutOfMemoryError:
-        raise _out_of_memory(report, settings, runtime) from None
-    except RuntimeError as error:
-        if "can't allocate memory" not in str(error):  # the CPU allocator's out-of-memory, a plain RuntimeError
+    except RuntimeError as error:  # torch.OutOfMemoryError is one too
+        if not is_out_of_memory(error):
             raise
         raise _out_of_memory(report, settings, runtime) from None
     except ValueError as error:

@@ -1,0 +1,62 @@
+"""Hostile flags: every integer or number a flag takes is bounded (exit 2, a usage error, never exit 70),
+and the README lists every exit status of every command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from netspec.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+LENET = str(ROOT / "specs" / "lenet_cifar.yaml")
+HUGE = "9" * 401
+
+
+@pytest.mark.parametrize("args", [
+    ["check", LENET, "--input", f"1,{HUGE},28"],
+    ["check", LENET, "--input", f"1,{'9' * 5_001},28"],
+    ["check", LENET, "--batch", HUGE],
+    ["check", LENET, "--max-params", HUGE],
+    ["check", LENET, "--max-layers", HUGE],
+    ["check", LENET, "--max-memory", "1e400"],
+    ["export", LENET, "-o", "x.py", "--input", f"3,{HUGE},32"],
+    ["train", LENET, "--dataset", "cifar10", "--seed", str(2**70)],
+    ["train", LENET, "--dataset", "cifar10", "--epochs", HUGE],
+    ["train", LENET, "--dataset", "cifar10", "--lr", "1e400"],
+    ["eval", LENET, "c.pt", "--batch-size", HUGE],
+    ["predict", LENET, "c.pt", "x.png", "--top", HUGE],
+])
+def test_numbers_given_as_flags_are_bounded(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value" in result.output and "Traceback" not in result.output
+
+
+def test_the_python_api_bounds_integers_too(tmp_path):
+    import netspec
+
+    with pytest.raises(netspec.training.TrainError, match="expected seed of magnitude at most 1e\\+15"):
+        netspec.train(LENET, "cifar10", seed=2**70, out=tmp_path / "run", download=False)
+
+
+COMMANDS = ["check", "train", "eval", "predict", "export", "graph", "filters", "schema"]
+
+
+def test_the_readme_lists_every_exit_status_of_every_command():
+    """The table under "Exit status" names each command and, for each, the codes its --help gives, and 70."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Exit status"):]
+    table = table[:table.index("\n## ", 1)]
+    for command in COMMANDS:
+        row = next((line for line in table.splitlines() if line.startswith(f"| `netspec {command}`")), None)
+        assert row is not None, f"no exit-status row for netspec {command}"
+        codes = set(re.findall(r"\b(\d{1,3})\b", row.split("|")[2]))
+        help_text = CliRunner().invoke(cli, [command, "--help"]).output
+        documented = set(re.findall(r"\b(\d{1,3})\b", help_text.partition("Exit status")[2]))
+        assert documented <= codes, (command, documented - codes)
+        assert {"0", "2", "70"} <= codes, (command, codes)
