@@ -308,7 +308,7 @@ class Expander(BlockForms):
         if len(self.graph.nodes) > self.limits.max_nodes and not self.stopped:
             self.stopped = True
             self.sink.error("budget.nodes", f"the spec expands to more than {self.limits.max_nodes} layers",
-                            node.mark, node.path, "lower a `repeat:` count, or raise the limit with --max-layers")
+                            node.mark, node.path, "lower a `repeat:` count, or raise the limit with --max-layers (Limits.max_nodes)")
         return node.index
 
 

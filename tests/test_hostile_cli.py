@@ -60,3 +60,16 @@ def test_the_readme_lists_every_exit_status_of_every_command():
         documented = set(re.findall(r"\b(\d{1,3})\b", help_text.partition("Exit status")[2]))
         assert documented <= codes, (command, documented - codes)
         assert {"0", "2", "70"} <= codes, (command, codes)
+
+
+def test_a_spec_within_max_layers_checks_written_out_in_full(tmp_path):
+    """Issue 14: a written-out spec stopped at ~4,000 conv layers ("more than 20,000 YAML nodes")."""
+    import netspec
+
+    path = tmp_path / "deep.yaml"
+    path.write_text("name: deep\ninput: [1, 8, 8]\nlayers:\n"
+                    + "  - {kind: conv, out_channels: 4, kernel_size: 3, padding: 1}\n" * 5_000)
+    report = netspec.check(path)
+    assert report.ok and len(report.graph.layers) == 5_000
+    (error,) = netspec.check(path, limits=netspec.Limits(max_nodes=3_000)).errors  # the same budget refuses it
+    assert error.code == "budget.nodes" and "--max-layers (Limits.max_nodes)" in error.hint
