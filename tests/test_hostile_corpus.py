@@ -107,6 +107,7 @@ def test_each_hostile_spec_gets_the_error_it_deserves(measured, corpus):
     for spec, outcome in measured["check --json"].items():
         code = corpus[Path(spec)]
         errors = outcome["report"]["errors"] if outcome["report"] else []
+        assert all(None not in error[1:] for error in errors), (spec, "an error without line and column")
         if code is None:
             continue
         assert code in {error[0] for error in errors}, (spec, errors[:5])
