@@ -23,10 +23,11 @@ from netspec.training.loop import warmup_fraction
 from .conftest import MNIST_SAMPLE, SPECS
 
 
-@pytest.mark.parametrize("spec, limit", [("resnet_mini", 512), ("googlenet_mini", 256)])
-def test_one_cycle_trains_on_runs_of_a_few_steps(tmp_path, spec, limit):
+@pytest.mark.parametrize("spec, limit, batch", [("resnet_mini", 512, None), ("googlenet_mini", 256, 64)])
+def test_one_cycle_trains_on_runs_of_a_few_steps(tmp_path, spec, limit, batch):
+    """4 steps at warm-up 0.25: a warm-up of one step, which torch divided by zero on."""
     result = netspec.train(str(SPECS / f"{spec}.yaml"), "mnist", data_dir=MNIST_SAMPLE, epochs=1, limit_train=limit,
-                           limit_test=64, out=tmp_path / "run", device="cpu", progress=False)
+                           batch_size=batch, limit_test=64, out=tmp_path / "run", device="cpu", progress=False)
     assert len(result.history) == 1 and result.history[0]["lr"] > 0
 
 
