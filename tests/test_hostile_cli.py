@@ -73,3 +73,17 @@ def test_a_spec_within_max_layers_checks_written_out_in_full(tmp_path):
     assert report.ok and len(report.graph.layers) == 5_000
     (error,) = netspec.check(path, limits=netspec.Limits(max_nodes=3_000)).errors  # the same budget refuses it
     assert error.code == "budget.nodes" and "--max-layers (Limits.max_nodes)" in error.hint
+
+
+def test_export_out_of_memory_is_exit_4(tmp_path, monkeypatch):
+    import torch
+
+    import netspec
+
+    def allocate_too_much(*args, **kwargs):
+        torch.empty(2**62, dtype=torch.uint8)  # the CPU allocator's own refusal
+
+    monkeypatch.setattr(netspec, "export", allocate_too_much)
+    result = CliRunner().invoke(cli, ["export", LENET, "-o", str(tmp_path / "x.py")])
+    assert result.exit_code == 4, result.output
+    assert "out of memory building the network" in result.output
