@@ -198,7 +198,7 @@ def _read_cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
             batch = _ArrayUnpickler(file, encoding="bytes").load()
         data = np.asarray(batch[b"data"], dtype=np.uint8)
         labels = np.asarray(batch[b"labels"], dtype=np.int64)
-    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as error:
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, OverflowError) as error:
         raise TrainError(f"{path}: expected a CIFAR-10 python batch (a dict with b'data' and b'labels'); "
                          f"could not read it ({error})") from None
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):

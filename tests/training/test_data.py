@@ -138,9 +138,11 @@ def test_a_label_outside_the_classes_is_refused_naming_it(tmp_path):
         load_dataset("mnist", tmp_path, download=False)
 
 
-def test_a_cifar_label_outside_the_classes_is_refused(tmp_path):
+@pytest.mark.parametrize("label, message", [(10, r"expected labels from 0 to 9; label 1 is 10"),
+                                            (10**30, r"expected a CIFAR-10 python batch .*could not read it")])
+def test_a_cifar_label_outside_the_classes_is_refused(tmp_path, label, message):
     folder = write_cifar_folder(tmp_path, per_batch=4)
     with (folder / "test_batch").open("wb") as file:
-        pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 10]}, file)
-    with pytest.raises(TrainError, match=r"test_batch: expected labels from 0 to 9; label 1 is 10"):
+        pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, label]}, file)
+    with pytest.raises(TrainError, match=f"test_batch: {message}"):
         load_dataset("cifar10", tmp_path, download=False)
