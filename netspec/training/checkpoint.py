@@ -26,6 +26,8 @@ VERSION = 2  # 2: "rng" holds one random state per rank
 REQUIRED_KEYS = ("spec_name", "spec_text", "settings", "model", "optimizer", "scheduler", "rng", "epoch", "step",
                  "partial", "partial_seconds", "history", "classes", "mean", "std", "input_shape", "world_size")
 REQUIRED_SETTINGS = ("dataset", "seed", "limit_train", "limit_test", "config")
+_KINDS = {"settings": dict, "model": dict, "optimizer": dict, "scheduler": dict, "rng": list, "history": list,
+          "classes": list, "mean": list, "std": list}
 _TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # what mkstemp makes below: .NAME.XXXXXXXX.tmp
 
 
@@ -135,11 +137,13 @@ def refusal(unsafe: str) -> str:
 
 def _require_keys(path: Path, state: dict) -> None:
     missing = [key for key in REQUIRED_KEYS if key not in state]
-    settings = state.get("settings")
-    if not missing and not isinstance(settings, dict):
-        missing = ["settings (a mapping)"]
-    elif not missing:
-        missing = [f"settings.{key}" for key in REQUIRED_SETTINGS if key not in settings]
+    if not missing:
+        mistyped = [f"{key} (a {kind.__name__}, got a {type(state[key]).__name__})" for key, kind in _KINDS.items()
+                    if not isinstance(state[key], kind)]
+        if mistyped:
+            raise CheckpointError(f"{path}: expected a netspec checkpoint; these entries have the wrong type: "
+                                  f"{', '.join(mistyped)}", "use the checkpoint.pt that `netspec train` wrote")
+        missing = [f"settings.{key}" for key in REQUIRED_SETTINGS if key not in state["settings"]]
     if missing:
         raise CheckpointError(f"{path}: expected a complete netspec checkpoint; it lacks {', '.join(missing)}",
                               "use the checkpoint.pt that `netspec train` wrote, unedited, or train again")

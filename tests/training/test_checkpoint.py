@@ -18,7 +18,8 @@ from netspec.training.errors import CheckpointError, TrainError
 def complete_state(**values) -> dict:
     """A checkpoint state with every key a reader needs (their values do not matter to these tests)."""
     state = {key: 0 for key in REQUIRED_KEYS}
-    state["settings"] = {key: None for key in REQUIRED_SETTINGS}
+    state.update(settings={key: None for key in REQUIRED_SETTINGS}, model={}, optimizer={}, scheduler={}, rng=[],
+                 history=[], classes=[], mean=[], std=[])
     return {**state, **values}
 
 
@@ -53,6 +54,13 @@ def test_a_checkpoint_lacking_a_key_says_which(tmp_path, missing):
     path = tmp_path / "checkpoint.pt"
     save_checkpoint(path, state)
     with pytest.raises(CheckpointError, match=f"expected a complete netspec checkpoint; it lacks {missing}\n"):
+        load_checkpoint(path)
+
+
+def test_a_checkpoint_entry_of_the_wrong_type_is_named(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, complete_state(model=[1, 2], mean="grey"))
+    with pytest.raises(CheckpointError, match=r"wrong type: model \(a dict, got a list\), mean \(a list, got a str\)"):
         load_checkpoint(path)
 
 
