@@ -21,6 +21,9 @@ Examples:
   netspec export specs/lenet_cifar.yaml --format onnx -o lenet.onnx
   netspec graph specs/googlenet_mini.yaml -o googlenet.svg
   netspec schema > netspec.schema.json             # editor completion (see README)
+\b
+Each command's --help gives its exit statuses; every command may also end with
+130 (Ctrl-C) or 70 (an internal error: a bug in netspec, please report it).
 """
 
 

@@ -190,7 +190,7 @@ class NameIndex:
 
     def __init__(self) -> None:
         self._by_variant: dict[str, dict[str, None]] = {}  # dicts as ordered sets: deterministic hints
-        self.count = 0
+        self.names: list[str] = []
 
     @classmethod
     def of(cls, names) -> "NameIndex":
@@ -199,8 +199,12 @@ class NameIndex:
             index.add(name)
         return index
 
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
     def add(self, name: str) -> None:
-        self.count += 1
+        self.names.append(name)
         if len(name) <= MAX_SUGGESTED_LENGTH:
             for variant in _variants(name):
                 self._by_variant.setdefault(variant, {})[name] = None
@@ -214,6 +218,9 @@ class NameIndex:
         return self
 
     def near(self, word: str) -> list[str]:
+        """The names worth ranking for `word`: all of a small set, else those a couple of edits away."""
+        if self.count <= SMALL_CANDIDATE_SET:
+            return self.names
         found: dict[str, None] = {}
         if len(word) <= MAX_SUGGESTED_LENGTH:
             for variant in _variants(word):

@@ -146,3 +146,8 @@ def test_did_you_mean_ranks_a_bounded_number_of_names_per_miss(check_text, monke
     assert len(hints) == 2 * count
     assert "did you mean 'layer_0123'?" in hints and "did you mean 'blk_0123'?" in hints
     assert max(compared) <= MAX_CANDIDATES
+
+
+def test_a_small_index_ranks_every_name_like_difflib():
+    index = NameIndex.of(["maxpool", "conv", "relu"])
+    assert nearest("maxpooling", index) == "maxpool"  # three edits away: found because the set is small
