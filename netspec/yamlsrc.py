@@ -282,7 +282,8 @@ def _compose_with(loader_class, text: str, budget: YamlBudget) -> yaml.Node | No
         loader.dispose()
 
 
-def _compose(text: str, budget: YamlBudget) -> yaml.Node | None:
+def _compose(text: str, budget: YamlBudget | None = None) -> yaml.Node | None:
+    budget = budget or YamlBudget()
     try:
         return _compose_with(_LOADER, text, budget)
     except yaml.YAMLError:
