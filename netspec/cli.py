@@ -10,6 +10,7 @@ import click
 from .check import check as check_spec
 from .cli_sweep import SWEEP_EXAMPLES, run_sweep, sweep_options
 from .cli_variant import variant_options
+from .cli_types import MAX_INTEGER, bounded_number, whole_number
 from .diagnostics import render_text
 from .expand import Limits
 from .variants import describe as describe_variant
@@ -24,6 +25,9 @@ Examples:
   netspec graph specs/googlenet_mini.yaml -o googlenet.svg
   netspec schema > netspec.schema.json             # editor completion (see README)
   netspec zoo                                      # the packaged model zoo; use one as zoo:resnet18
+\b
+Each command's --help gives its exit statuses; every command may also end with
+130 (Ctrl-C) or 70 (an internal error: a bug in netspec, please report it).
 """
 
 
@@ -38,10 +42,11 @@ def parse_shape(ctx, param, value):
         return None
     try:
         shape = tuple(int(part) for part in value.replace("x", ",").split(","))
-    except ValueError:
-        raise click.BadParameter(f"expected C,H,W such as 3,32,32; got '{value}'") from None
-    if len(shape) not in (1, 3) or min(shape) < 1:
-        raise click.BadParameter(f"expected C,H,W of positive integers such as 3,32,32; got '{value}'")
+    except ValueError:  # not a number, or more than Python's 4,300 digits
+        raise click.BadParameter(f"expected C,H,W such as 3,32,32; got '{value[:60]}'") from None
+    if len(shape) not in (1, 3) or min(shape) < 1 or max(shape) > MAX_INTEGER:
+        raise click.BadParameter(f"expected C,H,W of positive integers (at most {MAX_INTEGER:.0e}) such as "
+                                 f"3,32,32; got '{value[:60]}'")
     return shape
 
 
@@ -59,14 +64,14 @@ Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""" 
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--input", "input_shape", callback=parse_shape, metavar="C,H,W",
               help="Check with this input shape instead of the spec's `input`.")
-@click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1),
+@click.option("--batch", default=1, show_default=True, type=whole_number(1),
               help="Batch size for the training-memory estimate.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (a list for several specs).")
-@click.option("--max-params", default=Limits.max_params, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-params", default=Limits.max_params, show_default=True, type=whole_number(1),
               help="Refuse networks with more parameters.")
 @click.option("--max-memory", default=Limits.max_memory_bytes / 2**30, show_default=True,
-              type=click.FloatRange(min=0), help="Refuse networks whose training-memory estimate (GiB) is larger.")
-@click.option("--max-layers", default=Limits.max_nodes, show_default=True, type=click.IntRange(min=1),
+              type=bounded_number(0), help="Refuse networks whose training-memory estimate (GiB) is larger.")
+@click.option("--max-layers", default=Limits.max_nodes, show_default=True, type=whole_number(1),
               help="Refuse specs that expand (blocks, repeats) to more layers.")
 @variant_options()
 @sweep_options

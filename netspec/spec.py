@@ -22,7 +22,7 @@ from .train_config import TrainConfig
 from .spec_defaults import read_defaults
 from .validation import validate_into
 from .variants import Variant, apply_variant, split_scale, variant_for
-from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
+from .yamlsrc import YamlBudget, YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
 
 TOP_LEVEL_KEYS = ("name", "description", "imports", "input", "params", "scales", "defaults", "blocks", "layers",
                   "train")
@@ -85,10 +85,10 @@ def load(source: str | Path, *, text: str | None = None, overrides: "Mapping[str
 
 
 def read_spec(source: str, sink: DiagnosticSink, *, text: str | None = None, overrides=None, scale=None,
-              variant: Variant | None = None) -> Spec | None:
+              variant: Variant | None = None, budget: YamlBudget | None = None) -> Spec | None:
     """Like `load`, but report problems into `sink`; returns what could be read."""
     variant = variant or variant_for(sink, source, scale, overrides)
-    document = read_document(split_scale(source)[0] if text is None else source, sink, text=text)
+    document = read_document(split_scale(source)[0] if text is None else source, sink, text=text, budget=budget)
     return None if document is None else derive(document, variant, sink)
 
 
@@ -103,7 +103,8 @@ class Document:
     sink: DiagnosticSink  # what reading found: every variant's report starts with these
 
 
-def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None) -> Document | None:
+def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None,
+                  budget: YamlBudget | None = None) -> Document | None:
     sink.file, path = source, source
     if text is None:
         try:
@@ -111,11 +112,11 @@ def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None)
         except FileNotFoundError as error:
             sink.error("file.unreadable", str(error))
             return None
-        text = read_source(path, sink)
+        text = read_source(path, sink, budget)
         if text is None:
             return None
-    root = parse_yaml(text, sink)
-    libraries = read_imports(root, path, text, sink) if isinstance(root, YMap) else []
+    root = parse_yaml(text, sink, budget)
+    libraries = read_imports(root, path, text, sink, budget) if isinstance(root, YMap) else []
     return Document(source, text, root, libraries, sink.copy())
 
 

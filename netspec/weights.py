@@ -45,6 +45,10 @@ def read_state_dict(checkpoint: str | Path) -> dict:
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for truncated, foreign or unsafe files
+        from .training.checkpoint import python_object_in, refusal
+
+        if python_object_in(exc):
+            raise ExportError(f"checkpoint {checkpoint}: {refusal(python_object_in(exc))}", HINT) from None
         raise ExportError(f"checkpoint {checkpoint}: cannot be read as a torch file ({type(exc).__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''})", HINT) from None
     if isinstance(content, dict) and isinstance(content.get("model"), dict):
