@@ -108,10 +108,11 @@ def _row(node) -> dict:
 
 
 def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None, batch_size: int = 1,
-          limits: Limits | None = None) -> Report:
+          limits: Limits | None = None, text: str | None = None) -> Report:
     """Check a spec statically (no torch): shapes, costs and every problem found.
 
-    `spec` is a path, or a `Spec` from `netspec.load`. Never raises for problems in
+    `spec` is a path, or a `Spec` from `netspec.load`; with `text`, the path only names
+    that text (an editor's unsaved buffer) and is not read. Never raises for problems in
     the spec: they are in `report.diagnostics` (call `report.raise_for_errors()`).
 
     >>> report = netspec.check("specs/googlenet_mini.yaml")
@@ -123,7 +124,7 @@ def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None
         sink = DiagnosticSink(spec.file)
     else:
         sink = DiagnosticSink(str(spec))
-        spec = read_spec(str(spec), sink)
+        spec = read_spec(str(spec), sink, text=text)
         if spec is None:
             return Report(None, None, sink.items, batch_size)
     if input_shape is not None:

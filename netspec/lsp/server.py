@@ -1,0 +1,197 @@
+"""The language server's wiring (pygls): open documents, their analyses, and the features.
+
+Every edit is checked after a short pause (typing a word costs one check, not one per key); a
+request that arrives first runs the check at once, so answers always describe the current text.
+A handler that fails logs the error and gives the empty answer: no input may stop the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import traceback
+from dataclasses import dataclass
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from .. import __version__
+from ..diagnostics import Diagnostic
+from ..expand import Limits
+from .analysis import Analysis, analyse
+from .completion import completion_items, outline_for_completion
+from .hover import hover_text
+from .navigation import definition, inlay_hints
+from .outline import Pos, split_lines
+from .protocol import Positions
+
+DEBOUNCE_SECONDS = 0.15
+STALE_NOTE = "\n\n---\n\n_shapes from the last text that parsed as YAML_"
+log = logging.getLogger("netspec.lsp")
+
+
+@dataclass
+class Document:
+    uri: str
+    version: int | None = None
+    analysis: Analysis | None = None  # of the current text; None while a check is due
+    good: Analysis | None = None  # the latest whose text parsed: its shapes stay while the YAML is broken
+    timer: asyncio.TimerHandle | None = None
+
+    @property
+    def shapes(self) -> Analysis | None:
+        return self.analysis if self.analysis and self.analysis.outline else self.good
+
+
+class NetspecServer(LanguageServer):
+    def __init__(self, limits: Limits | None = None):
+        super().__init__("netspec", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.limits = limits or Limits()
+        self.documents: dict[str, Document] = {}
+
+    def positions(self, uri: str) -> Positions:
+        text_document = self.workspace.get_text_document(uri)
+        return Positions(split_lines(text_document.source), text_document.position_codec)
+
+    def current(self, uri: str) -> Document:
+        """The document with its current text checked (now, if an edit's check was still due)."""
+        document = self.documents.setdefault(uri, Document(uri))
+        if document.analysis is None:
+            self.check_now(uri)
+        return document
+
+    def check_now(self, uri: str) -> None:
+        document = self.documents.setdefault(uri, Document(uri))
+        if document.timer is not None:
+            document.timer.cancel()
+            document.timer = None
+        text_document = self.workspace.get_text_document(uri)
+        document.version = text_document.version
+        document.analysis = _analyse_safely(text_document.source, to_fs_path(uri) or uri, self.limits)
+        if document.analysis.outline is not None:
+            document.good = document.analysis
+        positions = self.positions(uri)
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri, [positions.diagnostic(d) for d in document.analysis.diagnostics], version=document.version))
+
+    def check_soon(self, uri: str) -> None:
+        document = self.documents.setdefault(uri, Document(uri))
+        document.analysis = None
+        if document.timer is not None:
+            document.timer.cancel()
+        document.timer = asyncio.get_running_loop().call_later(DEBOUNCE_SECONDS, self._check_if_open, uri)
+
+    def _check_if_open(self, uri: str) -> None:
+        if uri in self.documents:
+            _logged(self.check_now)(uri)
+
+    def forget(self, uri: str) -> None:
+        document = self.documents.pop(uri, None)
+        if document and document.timer:
+            document.timer.cancel()
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
+
+    def locate(self, uri: str, position: types.Position) -> tuple[Document, Positions, Pos] | None:
+        """The document, its positions and the request's position; None outside the document."""
+        document = self.current(uri)
+        positions = self.positions(uri)
+        pos = positions.pos(position)
+        return (document, positions, pos) if pos is not None else None
+
+
+def _analyse_safely(text: str, path: str, limits: Limits) -> Analysis:
+    """The checker never raises for a spec's problems; a bug in it becomes a diagnostic, not a dead server."""
+    try:
+        return analyse(text, path, limits)
+    except Exception as exc:  # noqa: BLE001 - the server must outlive any bug
+        log.error("netspec lsp: internal error checking %s\n%s", path, traceback.format_exc())
+        return Analysis(text, split_lines(text), [Diagnostic(
+            "error", "internal", f"netspec could not check this text: {type(exc).__name__}: {exc}", path,
+            hint="this is a bug in netspec; please report it with the spec")])
+
+
+def _logged(function, empty=None):
+    """`function`, answering `empty` (and logging why) instead of raising."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - the server must outlive any bug
+            log.error("netspec lsp: internal error in %s\n%s", function.__name__, traceback.format_exc())
+            return empty
+    return wrapper
+
+
+def create_server(limits: Limits | None = None) -> NetspecServer:
+    server = NetspecServer(limits)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    @_logged
+    def did_open(ls: NetspecServer, params: types.DidOpenTextDocumentParams):
+        ls.check_now(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    @_logged
+    def did_change(ls: NetspecServer, params: types.DidChangeTextDocumentParams):
+        ls.check_soon(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    @_logged
+    def did_close(ls: NetspecServer, params: types.DidCloseTextDocumentParams):
+        ls.forget(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    @_logged
+    def hover(ls: NetspecServer, params: types.HoverParams):
+        found = ls.locate(params.text_document.uri, params.position)
+        if found is None or found[0].shapes is None:
+            return None
+        document, _, pos = found
+        text = hover_text(document.shapes, pos)
+        if not text:
+            return None
+        stale = document.shapes is not document.analysis
+        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text + (STALE_NOTE if stale else "")))
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" ", "[", ","]))
+    @_logged
+    def completion(ls: NetspecServer, params: types.CompletionParams):
+        found = ls.locate(params.text_document.uri, params.position)
+        if found is None:
+            return []
+        document, positions, pos = found
+        good = document.good.outline if document.good else None
+        outline = (document.analysis.outline if document.analysis and document.analysis.outline else
+                   outline_for_completion(document.analysis.text, positions.lines, pos, good))
+        return completion_items(positions.lines, outline, pos)
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    @_logged
+    def go_to_definition(ls: NetspecServer, params: types.DefinitionParams):
+        found = ls.locate(params.text_document.uri, params.position)
+        if found is None or found[0].shapes is None:
+            return None
+        document, positions, pos = found
+        target = definition(document.shapes.outline, pos)
+        return types.Location(params.text_document.uri, positions.node_range(target)) if target else None
+
+    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions())
+    @_logged
+    def inlay_hint(ls: NetspecServer, params: types.InlayHintParams):
+        document = ls.current(params.text_document.uri)
+        if document.shapes is None:
+            return []
+        positions = ls.positions(params.text_document.uri)
+        hints = inlay_hints(document.shapes, params.range.start.line, params.range.end.line)
+        return [types.InlayHint(positions.position(pos), label, kind=types.InlayHintKind.Type, padding_left=True)
+                for pos, label in hints]
+
+    return server
+
+
+def serve(limits: Limits | None = None) -> None:
+    """Run the server on stdin/stdout until the client says exit."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")  # stderr: the client's server log
+    create_server(limits).start_io()
