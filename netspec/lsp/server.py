@@ -55,10 +55,10 @@ class NetspecServer(LanguageServer):
         text_document = self.workspace.get_text_document(uri)
         return Positions(split_lines(text_document.source), text_document.position_codec)
 
-    def current(self, uri: str) -> Document:
-        """The document with its current text checked (now, if an edit's check was still due)."""
-        document = self.documents.setdefault(uri, Document(uri))
-        if document.analysis is None:
+    def current(self, uri: str) -> Document | None:
+        """The open document with its current text checked (now, if an edit's check was still due)."""
+        document = self.documents.get(uri)
+        if document is not None and document.analysis is None:
             self.check_now(uri)
         return document
 
@@ -94,8 +94,10 @@ class NetspecServer(LanguageServer):
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
 
     def locate(self, uri: str, position: types.Position) -> tuple[Document, Positions, Pos] | None:
-        """The document, its positions and the request's position; None outside the document."""
+        """The document, its positions and the request's position; None outside an open document."""
         document = self.current(uri)
+        if document is None:
+            return None
         positions = self.positions(uri)
         pos = positions.pos(position)
         return (document, positions, pos) if pos is not None else None
@@ -181,7 +183,7 @@ def create_server(limits: Limits | None = None) -> NetspecServer:
     @_logged
     def inlay_hint(ls: NetspecServer, params: types.InlayHintParams):
         document = ls.current(params.text_document.uri)
-        if document.shapes is None:
+        if document is None or document.shapes is None:
             return []
         positions = ls.positions(params.text_document.uri)
         hints = inlay_hints(document.shapes, params.range.start.line, params.range.end.line)
