@@ -20,6 +20,8 @@ def hover_text(analysis: Analysis, pos: Pos) -> str | None:
         return param_text(analysis, spot.key if spot.role == "param" else spot.word, spot.entry, spot.block)
     if spot.role == "block":
         return block_definition_text(analysis, spot.key)
+    if spot.role == "network":
+        return network_text(analysis)
     if spot.role == "value" and spot.key in ("from", "inputs"):
         return reference_text(analysis, spot.entry, scalar_text(spot.node))
     text = layer_text(analysis, spot.entry)
@@ -138,6 +140,17 @@ def block_definition_text(analysis: Analysis, name: str) -> str:
         label = f"`{use.name}`" if use.name else "a use"
         lines.append(f"- {label} on line {use.start[0] + 1}: output {analysis.shapes_text(use) or '?'}")
     return "\n\n".join(lines[:2]) + ("\n\nuses:\n" + "\n".join(lines[2:]) if lines[2:] else "\n\nnot used yet")
+
+
+def network_text(analysis: Analysis) -> str | None:
+    """The whole network: input, output and totals, as `netspec check` prints them."""
+    report = analysis.report
+    if report is None or report.graph is None:
+        return None
+    graph = report.graph
+    return (f"**network** `{graph.name}`: input {fmt_shape(graph.input_shape)} → output "
+            f"{fmt_shape(graph.output_shape)}\n\n{len(graph.layers)} layers · params {report.params:,} · "
+            f"MACs {report.macs:,}")
 
 
 def field_doc(kind: str | None, key: str) -> str | None:

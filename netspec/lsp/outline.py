@@ -262,7 +262,8 @@ def word_at(line: str, column: int) -> tuple[str, int, int] | None:
 class Spot:
     """What the cursor is on, for hover and go-to-definition."""
 
-    role: str  # "head" (the kind or block name), "key" or "value" of a field, "layer", "param" or "block"
+    role: str  # "head" (the kind or block name), "key" or "value" of a field, "layer", "param", "block",
+    # or "network" (the top-level name or input)
     entry: Entry | None = None
     key: str | None = None  # the field, the parameter or the block
     node: yaml.Node | None = None  # the scalar under the cursor
@@ -300,6 +301,9 @@ def _definition_spot(outline: Outline, pos: Pos, word: str | None) -> Spot | Non
         for param, (key, default) in block.params.items():
             if _on(key, pos) or (default is not None and _on(default, pos)):
                 return Spot("param", None, param, key, word, name)
+    for name in ("name", "input"):
+        if name in outline.sections and any(_on(node, pos) for node in outline.sections[name]):
+            return Spot("network", None, name, outline.sections[name][0], word)
     return None
 
 
