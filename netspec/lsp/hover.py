@@ -60,7 +60,9 @@ def _costs(analysis: Analysis, node: Node) -> str:
     members = analysis.block_members(node) if node.kind == "block" else [node]
     params, macs = sum(m.params for m in members), sum(m.macs for m in members)
     rf = f" · receptive field {node.receptive_field}" if node.receptive_field else ""
-    return (f"output {fmt_shape(node.out_shape)} ← input {fmt_shape(analysis.input_shape(node))} · "
+    merged = node.kind != "block" and len(node.in_shapes) > 1  # a merge receives its branches' outputs
+    inputs = node.in_shapes if merged else (analysis.input_shape(node),)
+    return (f"output {fmt_shape(node.out_shape)} ← input{'s' * merged} {' + '.join(map(fmt_shape, inputs))} · "
             f"params {params:,} · MACs {macs:,}{rf}")
 
 
