@@ -1,0 +1,151 @@
+"""The features in-process, on one small spec with a parameterised block: completion in each context,
+hover and definition of block parameters, the outline of half-typed text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+import netspec
+from netspec.cli import cli
+from netspec.kinds import REGISTRY
+from netspec.lsp.analysis import analyse
+from netspec.lsp.completion import completion_items, outline_for_completion
+from netspec.lsp.hover import hover_text
+from netspec.lsp.navigation import definition
+from netspec.lsp.outline import read_outline, split_lines, start
+from netspec.spec import TOP_LEVEL_KEYS
+from netspec.train_config import TrainConfig
+
+SPEC = textwrap.dedent("""\
+    name: small
+    input: [3, 8, 8]
+    params: {width: 8, classes: 10}
+    blocks:
+      unit:
+        params: {channels: 16}
+        layers:
+          - {kind: conv, out_channels: channels, kernel_size: 3, padding: 1}
+          - relu
+    layers:
+      - {kind: conv, name: stem, out_channels: width, kernel_size: 3}
+      - {block: unit, name: u1, channels: 32}
+      - {unit: {name: u2, channels: 32}}
+      - {kind: add, name: both, inputs: [u1, u2]}
+      - flatten
+      - {kind: linear, out_features: classes}
+    train: {optimizer: sgd, schedule: {kind: cosine}}
+    """)
+
+
+def complete(text: str, needle: str, after: str = "") -> set[str]:
+    """Labels offered with the cursor just after `needle` + `after` (the first line holding `needle`)."""
+    lines = split_lines(text)
+    number = next(n for n, line in enumerate(lines) if needle in line)
+    column = lines[number].index(needle) + len(needle) + len(after)
+    outline = outline_for_completion(text, lines, (number, column), None)
+    return {item.label for item in completion_items(lines, outline, (number, column))}
+
+
+def edited(old: str, new: str) -> str:
+    assert old in SPEC
+    return SPEC.replace(old, new, 1)
+
+
+def test_the_spec_checks_clean():
+    assert netspec.check("small.yaml", text=SPEC).ok
+
+
+def test_fields_of_the_kind_not_yet_given():
+    offered = complete(edited("width, kernel_size: 3}", "width, kernel_size: 3, }"), "width, kernel_size: 3, ")
+    schema = REGISTRY["conv"].schema.model_fields
+    expected = {info.alias or name for name, info in schema.items()} - {"kind", "name", "out_channels", "kernel_size"}
+    assert offered == expected
+
+
+def test_enumerated_values_then_parameters():
+    assert complete(edited("width, kernel_size: 3}", "width, kernel_size: 3, padding: }"), "width, kernel_size: 3, padding: ") == {
+        "same", "valid", "width", "classes"}
+    assert {"true", "false"} <= complete(edited("width, kernel_size: 3}", "width, kernel_size: 3, bias: }"), "bias: ")
+    assert complete(edited("optimizer: sgd", "optimizer: "), "optimizer: ") == {"sgd", "adam", "adamw"}
+    schedule = TrainConfig.model_fields["schedule"].annotation.model_fields["kind"].annotation
+    assert complete(SPEC, "schedule: {kind: ") == set(schedule.__args__)
+
+
+def test_parameters_in_expressions_include_the_blocks_own():
+    assert complete(SPEC, "out_features: ") == {"width", "classes"}
+    assert complete(SPEC, "out_channels: ", "channels") == {"channels", "width", "classes"}
+
+
+def test_blocks_names_and_top_level_keys():
+    assert complete(edited("block: unit", "block: "), "block: ") == {"unit"}
+    assert complete(SPEC, "inputs: [u1, ") == {"input", "stem", "u2"}  # u1 is listed; `both` is this layer
+    lines = edited("  - flatten", "  - flatten\n  - ").split("\n")
+    new_entry = (lines.index("  - flatten") + 1, 4)
+    offered = {item.label for item in completion_items(lines, read_outline("\n".join(lines)), new_entry)}
+    assert offered == set(REGISTRY) | {"unit"}
+    lines = edited("train:", "\ntrain:").split("\n")
+    blank = (lines.index(""), 0)
+    offered = {item.label for item in completion_items(lines, read_outline("\n".join(lines)), blank)}
+    assert offered == set(TOP_LEVEL_KEYS) - {"name", "input", "params", "blocks", "layers", "train"}
+
+
+def test_half_typed_flow_mapping_still_knows_the_names_in_scope():
+    text = edited("  - flatten", "  - {kind: relu, from: ")
+    assert read_outline(text) is None  # not YAML any more
+    assert complete(text, "from: ") == {"input", "stem", "u1", "u2", "both"}
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return analyse(SPEC, "small.yaml")
+
+
+def position(needle: str, offset: int = 0) -> tuple[int, int]:
+    lines = SPEC.split("\n")
+    number = next(n for n, line in enumerate(lines) if needle in line)
+    return number, lines[number].index(needle) + offset
+
+
+def test_hover_on_a_block_parameter_gives_its_default_and_each_uses_value(analysis):
+    text = hover_text(analysis, position("out_channels: channels", len("out_channels: ch")))
+    assert "`channels` of block `unit`: 16 (default)" in text
+    assert "`u1` on line 12: 32" in text and "`u2` on line 13: 32" in text
+
+
+def test_hover_on_a_short_form_block_use_and_on_the_network(analysis):
+    text = hover_text(analysis, position("name: u2", 7))
+    assert "output (32, 6, 6)" in text and "`channels` = 32" in text
+    report = netspec.check("small.yaml", text=SPEC)
+    assert f"params {report.params:,}" in hover_text(analysis, position("name: small", 7))
+
+
+def test_definitions_of_parameters_and_names(analysis):
+    outline = analysis.outline
+    target = definition(outline, position("out_channels: channels", len("out_channels: ch")))
+    assert start(target) == position("channels: 16")
+    assert start(definition(outline, position("out_features: classes", len("out_features: c")))) == position(
+        "classes: 10")
+    assert start(definition(outline, position("inputs: [u1, u2]", len("inputs: [u1, u")))) == position("u2, chan")
+    assert start(definition(outline, position("{unit: {", 2))) == position("unit:")
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_the_cli_imports_the_server_only_for_the_lsp_command():
+    loaded = run_python("import sys, netspec.cli; print(sorted(m for m in sys.modules if 'pygls' in m or 'lsp' in m))")
+    assert loaded.stdout.strip() == "[]", loaded.stderr
+    help_text = CliRunner().invoke(cli, ["lsp", "--help"]).output
+    assert "vim.lsp.start" in help_text and "Exit status" in help_text
+
+
+def test_without_pygls_the_command_says_what_to_install():
+    finished = run_python("import sys; sys.modules['pygls'] = None; sys.argv = ['netspec', 'lsp']\n"
+                          "from netspec.cli import main; main()")
+    assert finished.returncode == 1 and "pip install 'netspec[lsp]'" in finished.stderr
