@@ -102,6 +102,13 @@ class NetspecServer(LanguageServer):
         pos = positions.pos(position)
         return (document, positions, pos) if pos is not None else None
 
+    def shapes_at(self, uri: str, position: types.Position) -> tuple[Analysis, Positions, Pos] | None:
+        """Like `locate`, with the analysis that has shapes: the current one, else the last that parsed."""
+        found = self.locate(uri, position)
+        if found is None or found[0].shapes is None:
+            return None
+        return found[0].shapes, found[1], found[2]
+
 
 def _analyse_safely(text: str, path: str, limits: Limits) -> Analysis:
     """The checker never raises for a spec's problems; a bug in it becomes a diagnostic, not a dead server."""
@@ -126,35 +133,30 @@ def _logged(function, empty=None):
     return wrapper
 
 
+def _on_document(action):
+    """A handler of a document notification (opened, changed, closed) that calls `action(ls, uri)`."""
+    @_logged
+    def handler(ls: NetspecServer, params):
+        action(ls, params.text_document.uri)
+    return handler
+
+
 def create_server(limits: Limits | None = None) -> NetspecServer:
     server = NetspecServer(limits)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    @_logged
-    def did_open(ls: NetspecServer, params: types.DidOpenTextDocumentParams):
-        ls.check_now(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    @_logged
-    def did_change(ls: NetspecServer, params: types.DidChangeTextDocumentParams):
-        ls.check_soon(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    @_logged
-    def did_close(ls: NetspecServer, params: types.DidCloseTextDocumentParams):
-        ls.forget(params.text_document.uri)
+    for event, action in ((types.TEXT_DOCUMENT_DID_OPEN, NetspecServer.check_now),
+                          (types.TEXT_DOCUMENT_DID_CHANGE, NetspecServer.check_soon),
+                          (types.TEXT_DOCUMENT_DID_CLOSE, NetspecServer.forget)):
+        server.feature(event)(_on_document(action))
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @_logged
     def hover(ls: NetspecServer, params: types.HoverParams):
-        found = ls.locate(params.text_document.uri, params.position)
-        if found is None or found[0].shapes is None:
-            return None
-        document, _, pos = found
-        text = hover_text(document.shapes, pos)
+        found = ls.shapes_at(params.text_document.uri, params.position)
+        text = hover_text(found[0], found[2]) if found else None
         if not text:
             return None
-        stale = document.shapes is not document.analysis
+        stale = found[0] is not ls.documents[params.text_document.uri].analysis
         return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text + (STALE_NOTE if stale else "")))
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" ", "[", ","]))
@@ -172,11 +174,11 @@ def create_server(limits: Limits | None = None) -> NetspecServer:
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     @_logged
     def go_to_definition(ls: NetspecServer, params: types.DefinitionParams):
-        found = ls.locate(params.text_document.uri, params.position)
-        if found is None or found[0].shapes is None:
+        found = ls.shapes_at(params.text_document.uri, params.position)
+        if found is None:
             return None
-        document, positions, pos = found
-        target = definition(document.shapes.outline, pos)
+        analysis, positions, pos = found
+        target = definition(analysis.outline, pos)
         return types.Location(params.text_document.uri, positions.node_range(target)) if target else None
 
     @server.feature(types.TEXT_DOCUMENT_INLAY_HINT, types.InlayHintOptions())
