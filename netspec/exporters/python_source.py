@@ -2,7 +2,7 @@
 
 The layers become attributes named as in the spec (`self.conv1`), nested the way
 the built module nests them (block instance -> nn.Sequential, merge -> a small
-Concat/Add container of branches), so the built module's state dict loads into
+Concat/Add/Mul container of branches), so the built module's state dict loads into
 the generated one with strict=True. The top-level forward is straight-line code
 over `x`, stateless layers spelled functionally (`F.relu(x)`), the shape of each
 value in a comment. A nested layer list that is not a plain chain (it uses
@@ -24,7 +24,8 @@ from .torch_source import constructor, functional, has_state
 
 RESERVED = {"x", "inputs", "self", "torch", "nn", "F"}
 
-MERGE_NAMES = {"concat": "Concat", "add": "Add"}
+MERGE_NAMES = {"concat": "Concat", "add": "Add", "mul": "Mul"}
+OPERATORS = {"add": " + ", "mul": " * "}  # a merge of named values written as an expression
 MERGE_CLASSES = {
     "concat": '''class Concat(nn.ModuleDict):
     """Runs every branch on the same input and joins the outputs along channels."""
@@ -38,6 +39,16 @@ MERGE_CLASSES = {
     def forward(self, x):
         outputs = [branch(x) for branch in self.values()]
         return sum(outputs[1:], outputs[0])
+''',
+    "mul": '''class Mul(nn.ModuleDict):
+    """Runs every branch on the same input and multiplies the outputs; a (C, 1, 1) gate broadcasts."""
+
+    def forward(self, x):
+        outputs = [branch(x) for branch in self.values()]
+        product = outputs[0]
+        for output in outputs[1:]:
+            product = product * output
+        return product
 ''',
 }
 
@@ -275,7 +286,7 @@ class ForwardWriter:
         if not child.is_list and not child.has_branches and child.node.kind in MERGE_NAMES:
             if child.node.kind == "concat":
                 return f"torch.cat([{', '.join(arguments)}], dim=1)"
-            return " + ".join(arguments)
+            return OPERATORS[child.node.kind].join(arguments)
         (argument,) = arguments
         if self.writer._needs_attribute(child):
             reference = _attribute(child.key) if child.key.isidentifier() else f'getattr(self, "{child.key}")'

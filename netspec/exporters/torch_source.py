@@ -21,8 +21,10 @@ POSITIONAL = 2  # required arguments written without their name
 # torch.nn layer without state -> the function a hand-written forward calls instead
 FUNCTIONAL = {
     "ReLU": "F.relu", "LeakyReLU": "F.leaky_relu", "Tanh": "torch.tanh", "Sigmoid": "torch.sigmoid",
-    "GELU": "F.gelu", "SiLU": "F.silu", "Softmax": "F.softmax", "LogSoftmax": "F.log_softmax",
+    "GELU": "F.gelu", "SiLU": "F.silu", "ReLU6": "F.relu6", "Hardswish": "F.hardswish",
+    "Hardsigmoid": "F.hardsigmoid", "Mish": "F.mish", "Softmax": "F.softmax", "LogSoftmax": "F.log_softmax",
     "MaxPool2d": "F.max_pool2d", "AvgPool2d": "F.avg_pool2d", "AdaptiveAvgPool2d": "F.adaptive_avg_pool2d",
+    "AdaptiveMaxPool2d": "F.adaptive_max_pool2d",
     "LocalResponseNorm": "F.local_response_norm", "Dropout": "F.dropout", "Flatten": "torch.flatten",
 }
 
