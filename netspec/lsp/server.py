@@ -121,15 +121,15 @@ def _analyse_safely(text: str, path: str, limits: Limits) -> Analysis:
             hint="this is a bug in netspec; please report it with the spec")])
 
 
-def _logged(function, empty=None):
-    """`function`, answering `empty` (and logging why) instead of raising."""
+def _logged(function):
+    """`function`, answering None, the protocol's empty answer (and logging why), instead of raising."""
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         except Exception:  # noqa: BLE001 - the server must outlive any bug
             log.error("netspec lsp: internal error in %s\n%s", function.__name__, traceback.format_exc())
-            return empty
+            return None
     return wrapper
 
 

@@ -149,3 +149,22 @@ def test_without_pygls_the_command_says_what_to_install():
     finished = run_python("import sys; sys.modules['pygls'] = None; sys.argv = ['netspec', 'lsp']\n"
                           "from netspec.cli import main; main()")
     assert finished.returncode == 1 and "pip install 'netspec[lsp]'" in finished.stderr
+
+
+def test_check_of_text_equals_check_of_the_file_holding_it(write_spec):
+    path = write_spec(SPEC)
+    assert netspec.check("unsaved.yaml", text=SPEC).to_dict() == netspec.check(path).to_dict()
+
+
+def test_columns_are_utf16_for_the_client_and_code_points_inside():
+    from lsprotocol import types
+    from pygls.workspace.position_codec import PositionCodec
+
+    from netspec.lsp.protocol import Positions
+
+    lines = ['  - {kind: relu, name: r}  # 😀 é', '  - {kind: conv, name: "😀x", out_channels: 8}']
+    positions = Positions(lines, PositionCodec())
+    column = lines[1].index("out_channels")  # code points; one more UTF-16 unit after the emoji
+    assert positions.position((1, column)) == types.Position(1, column + 1)
+    assert positions.pos(types.Position(1, column + 1)) == (1, column)
+    assert positions.pos(types.Position(0, len(lines[0]) + 2)) is None  # past the end: outside
