@@ -20,6 +20,7 @@ from .outline import Entry, Outline, Pos, read_outline
 
 Kind = types.CompletionItemKind
 STRUCTURAL_KEYS = {"block": "use a block defined under `blocks:`", "repeat": "stack copies of `layers:`"}
+LAYER_LISTS = ("layers", "branches")  # their flow lists hold layers, not values
 ENTRY_FIELDS = {"name", "from", "trainable"}  # every layer's; a block use takes name and from
 
 _KIND_VALUE = re.compile(r"(?:^|[\s{,])kind\s*:\s*\w*$")
@@ -29,7 +30,7 @@ _INPUTS_VALUE = re.compile(r"(?:^|[\s{,])inputs\s*:\s*\[(?P<listed>[^\]]*?)\w*$"
 _LIST_VALUE = re.compile(r"(?:^|[\s{,])(?P<key>\w+)\s*:\s*\[[^\]]*$")
 _FIELD_VALUE = re.compile(r"(?:^|[\s{,])(?P<key>\w+)\s*:\s*[^,{}\[\]:#]*$")
 _NEW_ENTRY = re.compile(r"^\s*-\s+\w*$")
-_FLOW_KEY = re.compile(r"[{,]\s*\w*$")
+_FLOW_ITEM = re.compile(r"[{\[,]\s*\w*$")  # a new key of a flow mapping, or a new item of a flow list
 _BLOCK_KEY = re.compile(r"^(?P<indent>\s*)(-\s+)?\w*$")
 _SECTION = re.compile(r"^(\w+)\s*:")
 
@@ -46,17 +47,30 @@ def completion_items(text_lines: list[str], outline: Outline | None, pos: Pos) -
     if reference:
         return _names(outline, entry, set(re.findall(r"\w+", reference.groupdict().get("listed") or "")))
     value = _FIELD_VALUE.search(prefix) or _LIST_VALUE.search(prefix)
-    if value:
+    if value and value.group("key") not in LAYER_LISTS:
         return _values(outline, entry, section, value.group("key"))
-    if _NEW_ENTRY.match(prefix) and section in ("layers", "blocks"):
+    innermost = (_unclosed(prefix) or [None])[-1]
+    new_item = _NEW_ENTRY.match(prefix) or (innermost == "]" and _FLOW_ITEM.search(prefix))
+    if new_item and section in ("layers", "blocks"):
         return _kinds() + _blocks(outline)
     key = _BLOCK_KEY.match(prefix)
     if key and not key.group("indent") and not key.group(2):
         present = set(outline.sections) if outline else set()
         return [_item(name, Kind.Keyword, insert=f"{name}: ") for name in TOP_LEVEL_KEYS if name not in present]
-    if key or _FLOW_KEY.search(prefix):
+    if key or (innermost == "}" and _FLOW_ITEM.search(prefix)):
         return _keys(outline, entry, section)
     return []
+
+
+def _unclosed(prefix: str) -> list[str]:
+    """The closing brackets that the flow collections still open in `prefix` need, innermost last."""
+    closers = []
+    for char in prefix:
+        if char in "{[":
+            closers.append("}" if char == "{" else "]")
+        elif char in "}]" and closers:
+            closers.pop()
+    return closers
 
 
 def outline_for_completion(text: str, lines: list[str], pos: Pos, fallback: Outline | None) -> Outline | None:
@@ -66,13 +80,7 @@ def outline_for_completion(text: str, lines: list[str], pos: Pos, fallback: Outl
     if outline is not None:
         return outline
     prefix = lines[pos[0]][:pos[1]]
-    depth = []
-    for char in prefix:
-        if char in "{[":
-            depth.append("}" if char == "{" else "]")
-        elif char in "}]" and depth:
-            depth.pop()
-    repaired = lines[:pos[0]] + [prefix + "".join(reversed(depth))] + lines[pos[0] + 1:]
+    repaired = lines[:pos[0]] + [prefix + "".join(reversed(_unclosed(prefix)))] + lines[pos[0] + 1:]
     return read_outline("\n".join(repaired)) or fallback
 
 

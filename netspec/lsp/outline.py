@@ -117,7 +117,7 @@ class Outline:
         if pos <= last:
             return True
         line = self.lines[last[0]] if last[0] < len(self.lines) else ""
-        return pos[0] == last[0] and not line[last[1]:pos[1]].strip(" ,")
+        return pos[0] == last[0] and not line[last[1]:pos[1]].strip()
 
     def visible_names(self, entry: Entry) -> dict[str, Entry | None]:
         """The names `from:`/`inputs:` of `entry` may use, as `expand`'s scopes give them.

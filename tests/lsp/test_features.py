@@ -94,6 +94,12 @@ def test_blocks_names_and_top_level_keys():
     assert offered == set(TOP_LEVEL_KEYS) - {"name", "input", "params", "blocks", "layers", "train"}
 
 
+@pytest.mark.parametrize("typed", ["layers: [relu, ", "layers: [{kind: add, branches: [[], ["])
+def test_a_new_item_of_a_flow_layer_list_is_a_layer(typed):
+    text = edited("      - relu", "      - relu\n" + " " * 6 + f"- {{repeat: 2, {typed}")
+    assert complete(text, typed) == set(REGISTRY) | {"unit"}
+
+
 def test_half_typed_flow_mapping_still_knows_the_names_in_scope():
     text = edited("  - flatten", "  - {kind: relu, from: ")
     assert read_outline(text) is None  # not YAML any more
