@@ -9,6 +9,8 @@ import textwrap
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import netspec
 from netspec.cli import cli
@@ -16,10 +18,14 @@ from netspec.kinds import REGISTRY
 from netspec.lsp.analysis import analyse
 from netspec.lsp.completion import completion_items, outline_for_completion
 from netspec.lsp.hover import hover_text
-from netspec.lsp.navigation import definition
+from netspec.lsp.navigation import definition, inlay_hints
 from netspec.lsp.outline import read_outline, split_lines, start
 from netspec.spec import TOP_LEVEL_KEYS
 from netspec.train_config import TrainConfig
+
+from .client import REPO
+
+GOOGLENET = (REPO / "specs" / "googlenet_mini.yaml").read_text()
 
 SPEC = textwrap.dedent("""\
     name: small
@@ -174,3 +180,21 @@ def test_columns_are_utf16_for_the_client_and_code_points_inside():
     assert positions.position((1, column)) == types.Position(1, column + 1)
     assert positions.pos(types.Position(1, column + 1)) == (1, column)
     assert positions.pos(types.Position(0, len(lines[0]) + 2)) is None  # past the end: outside
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(cut=st.integers(0, len(GOOGLENET)), junk=st.text(max_size=8), line=st.integers(0, 10**4),
+       column=st.integers(0, 10**4))
+def test_every_feature_answers_on_half_typed_text(cut, junk, line, column):
+    """googlenet_mini typed up to `cut`, then `junk` typed: every feature answers, none raises."""
+    text = GOOGLENET[:cut] + junk + GOOGLENET[cut:cut + 40]
+    current = analyse(text, "typing.yaml")
+    lines = current.lines
+    line %= len(lines)  # positions outside the text never reach the features: the server answers them
+    column %= len(lines[line]) + 1
+    outline = outline_for_completion(text, lines, (line, column), None)
+    completion_items(lines, outline, (line, column))
+    if current.outline is not None:
+        hover_text(current, (line, column))
+        definition(current.outline, (line, column))
+        inlay_hints(current, 0, len(lines))
