@@ -36,6 +36,8 @@ _SECTION = re.compile(r"^(\w+)\s*:")
 
 
 def completion_items(text_lines: list[str], outline: Outline | None, pos: Pos) -> list[types.CompletionItem]:
+    """What fits at `pos`, by what the line says before it: after `kind: `, `block: `, `from: `, in
+    `inputs: [`, after another field's `key: `, at a new list item, or where a key goes."""
     prefix = text_lines[pos[0]][:pos[1]]
     section = _section(text_lines, pos[0])
     entry = outline.entry_at(pos) if outline else None
