@@ -13,15 +13,17 @@ import typing
 
 from lsprotocol import types
 
+from ..adapt import CONDITION
 from ..kinds import REGISTRY
 from ..spec import TOP_LEVEL_KEYS
+from ..spec_defaults import NOT_DEFAULTABLE
 from ..train_config import TrainConfig
-from .outline import Entry, Outline, Pos, read_outline
+from .outline import Entry, Outline, Pos, pairs, read_outline, start
 
 Kind = types.CompletionItemKind
 STRUCTURAL_KEYS = {"block": "use a block defined under `blocks:`", "repeat": "stack copies of `layers:`"}
 LAYER_LISTS = ("layers", "branches")  # their flow lists hold layers, not values
-ENTRY_FIELDS = {"name", "from", "trainable"}  # every layer's; a block use takes name and from
+ENTRY_FIELDS = {"name", "from", "trainable", CONDITION}  # every layer's; a block use takes name, from and if
 
 _KIND_VALUE = re.compile(r"(?:^|[\s{,])kind\s*:\s*\w*$")
 _BLOCK_VALUE = re.compile(r"(?:^|[\s{,])block\s*:\s*\w*$")
@@ -50,7 +52,7 @@ def completion_items(text_lines: list[str], outline: Outline | None, pos: Pos) -
         return _names(outline, entry, set(re.findall(r"\w+", reference.groupdict().get("listed") or "")))
     value = _FIELD_VALUE.search(prefix) or _LIST_VALUE.search(prefix)
     if value and value.group("key") not in LAYER_LISTS:
-        return _values(outline, entry, section, value.group("key"))
+        return _values(outline, entry, section, value.group("key"), pos)
     innermost = (_unclosed(prefix) or [None])[-1]
     new_item = _NEW_ENTRY.match(prefix) or (innermost == "]" and _FLOW_ITEM.search(prefix))
     if new_item and section in ("layers", "blocks"):
@@ -60,7 +62,7 @@ def completion_items(text_lines: list[str], outline: Outline | None, pos: Pos) -
         present = set(outline.sections) if outline else set()
         return [_item(name, Kind.Keyword, insert=f"{name}: ") for name in TOP_LEVEL_KEYS if name not in present]
     if key or (innermost == "}" and _FLOW_ITEM.search(prefix)):
-        return _keys(outline, entry, section)
+        return _keys(outline, entry, section, pos)
     return []
 
 
@@ -130,23 +132,23 @@ def _names(outline: Outline | None, entry: Entry | None, listed: set[str]) -> li
 
 
 def _params(outline: Outline | None, entry: Entry | None) -> list[types.CompletionItem]:
-    if outline is None:
-        return []
-    block = outline.block_of(entry) if entry else None
-    items = [_item(name, Kind.Constant, f"parameter of block {block.key.value}", order="0")
-             for name in (block.params if block else ())]
-    return items + [_item(name, Kind.Constant, "network parameter", order="0") for name in outline.params]
+    names = outline.expression_names(entry) if outline else {}
+    return [_item(name, Kind.Constant, what, order="0") for name, what in names.items()]
 
 
-def _values(outline: Outline | None, entry: Entry | None, section: str | None, key: str):
+def _values(outline: Outline | None, entry: Entry | None, section: str | None, key: str, pos: Pos):
     """A field's value: its enumerated values, else the parameters an expression may use."""
     if section == "train":
         return [_item(value, Kind.EnumMember) for value in _train_values(key)]
     if section == "params":
         return _params(outline, None)
-    if section not in ("layers", "blocks") or entry is None:
+    if section == "defaults":
+        kind = _defaults_of(outline, pos)[0]
+    elif section in ("layers", "blocks") and entry is not None:
+        kind = entry.kind
+    else:
         return []
-    schema_fields = REGISTRY[entry.kind].schema.model_fields if entry.kind in REGISTRY else {}
+    schema_fields = REGISTRY[kind].schema.model_fields if kind in REGISTRY else {}
     info = next((i for n, i in schema_fields.items() if key in (n, i.alias)), None)
     choices = literal_values(info.annotation) if info else []
     return [_item(value, Kind.EnumMember) for value in choices] + _params(outline, entry)
@@ -161,28 +163,47 @@ def _train_values(key: str) -> list[str]:
     return []
 
 
-def _keys(outline: Outline | None, entry: Entry | None, section: str | None) -> list[types.CompletionItem]:
-    """The fields a layer, block use or train section can still take."""
+def _keys(outline: Outline | None, entry: Entry | None, section: str | None, pos: Pos) -> list[types.CompletionItem]:
+    """The fields a layer, block use, `defaults:` kind or train section can still take."""
     if section == "train":
         return [_item(name, Kind.Field, insert=f"{name}: ") for name in TrainConfig.model_fields]
+    if section == "defaults":
+        kind, present = _defaults_of(outline, pos)
+        if kind is None:  # a kind to give defaults to
+            return [_item(name, Kind.Class, REGISTRY[name].summary, insert=f"{name}: ") for name in REGISTRY]
+        return _fields(kind, present, leave_out=NOT_DEFAULTABLE)
     if entry is None or section not in ("layers", "blocks"):
         return []
     present = set(entry.fields)
     if entry.block and outline and entry.block in outline.blocks:
-        names = [*outline.blocks[entry.block].params, "name", "from"]
+        names = [*outline.blocks[entry.block].params, "name", "from", CONDITION]
         return [_item(n, Kind.Field, insert=f"{n}: ") for n in names if n not in present]
     if entry.kind:
-        items = []
-        for name, info in REGISTRY[entry.kind].schema.model_fields.items():
-            name = info.alias or name
-            if name != "kind" and name not in present:
-                order = "0" if info.is_required() else "1" if name not in ENTRY_FIELDS else "2"
-                items.append(_item(name, Kind.Field, info.description, insert=f"{name}: ", order=order))
-        return items
+        return _fields(entry.kind, present) + ([] if CONDITION in present else [_item(
+            CONDITION, Kind.Keyword, "keep this layer only where the condition holds", insert="if: ", order="2")])
     if not present or present <= ENTRY_FIELDS:  # an entry that does not say what it is yet
         return ([_item("kind", Kind.Keyword, "a layer kind", insert="kind: ")]
                 + [_item(key, Kind.Keyword, doc, insert=f"{key}: ") for key, doc in STRUCTURAL_KEYS.items()])
     return []
+
+
+def _defaults_of(outline: Outline | None, pos: Pos) -> tuple[str | None, set[str]]:
+    """In `defaults:`, the kind whose fields hold `pos`, and the fields it has."""
+    section = outline.sections.get("defaults") if outline else None
+    for kind, (_, fields) in pairs(section[1] if section else None).items():
+        if outline.holds(fields, pos) and start(fields) < pos:
+            return kind, set(pairs(fields))
+    return None, set()
+
+
+def _fields(kind: str, present: set[str], leave_out=("kind",)) -> list[types.CompletionItem]:
+    items = []
+    for name, info in REGISTRY[kind].schema.model_fields.items():
+        name = info.alias or name
+        if name not in leave_out and name not in present:
+            order = "0" if info.is_required() else "1" if name not in ENTRY_FIELDS else "2"
+            items.append(_item(name, Kind.Field, info.description, insert=f"{name}: ", order=order))
+    return items
 
 
 def literal_values(annotation) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..adapt import CONDITION, SHAPE_NAMES, shape_names
 from ..ir import Node
 from ..kinds import REGISTRY, fmt_shape
 from .analysis import Analysis
@@ -22,6 +23,8 @@ def hover_text(analysis: Analysis, pos: Pos) -> str | None:
         return block_definition_text(analysis, spot.key)
     if spot.role == "network":
         return network_text(analysis)
+    if spot.role == "value" and spot.word in SHAPE_NAMES and spot.word not in analysis.outline.params:
+        return shape_name_text(analysis, spot.entry, spot.word)
     if spot.role == "value" and spot.key in ("from", "inputs"):
         return reference_text(analysis, spot.entry, scalar_text(spot.node))
     text = layer_text(analysis, spot.entry)
@@ -42,7 +45,9 @@ def layer_text(analysis: Analysis, entry: Entry) -> str:
     if not nodes:
         block = entry.layers.block
         why = (f"block `{block}` is not used by any layer, so it has no shapes yet" if block and analysis.outline
-               and not analysis.outline.uses_of(block) else "shape unknown: see the diagnostics")
+               and not analysis.outline.uses_of(block) else
+               "removed: its `if:` is false wherever it is used" if CONDITION in entry.fields else
+               "shape unknown: see the diagnostics")
         return f"{title}\n\n{why}"
     if len(nodes) == 1:
         parts = [title, f"`{nodes[0].path}`", _costs(analysis, nodes[0])]
@@ -142,6 +147,13 @@ def block_definition_text(analysis: Analysis, name: str) -> str:
         label = f"`{use.name}`" if use.name else "a use"
         lines.append(f"- {label} on line {use.start[0] + 1}: output {analysis.shapes_text(use) or '?'}")
     return "\n\n".join(lines[:2]) + ("\n\nuses:\n" + "\n".join(lines[2:]) if lines[2:] else "\n\nnot used yet")
+
+
+def shape_name_text(analysis: Analysis, entry: Entry, name: str) -> str:
+    """`in_channels` and its kin: the value each instance of the layer gets from its input."""
+    values = [shape_names(analysis.input_shape(node)).get(name) for node in analysis.instances(entry)]
+    shown = " | ".join(dict.fromkeys(str(value) for value in values)) or "?"
+    return f"`{name}` = {shown}: from this layer's input shape"
 
 
 def network_text(analysis: Analysis) -> str | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from ..adapt import CONDITION, SHAPE_NAMES
 from ..kinds import REGISTRY
 from ..yamlsrc import MAX_BYTES, MAX_NODES, _compose  # the checker's parser: same marks, same budgets
 
@@ -148,6 +149,25 @@ class Outline:
             return block.params[name][0]
         return self.params[name][0] if name in self.params else None
 
+    def expression_names(self, entry: Entry | None) -> dict[str, str]:
+        """The names an expression in `entry` may use, each with what it is: the copy numbers of the
+        repeats around it, its block's parameters, the network's, and its input's shape."""
+        names: dict[str, str] = {}
+        around = entry.layers.parent if entry else None
+        while around is not None:
+            index = scalar_text(around.value("index")) if around.is_repeat else None
+            if index:
+                names.setdefault(index, "the copy number of the repeat around it")
+            around = around.layers.parent
+        block = self.block_of(entry) if entry else None
+        for name in block.params if block else ():
+            names.setdefault(name, f"parameter of block {block.key.value}")
+        for name in self.params:
+            names.setdefault(name, "network parameter")
+        for name in SHAPE_NAMES:
+            names.setdefault(name, "of this layer's input shape")
+        return names
+
     def uses_of(self, block: str) -> list[Entry]:
         return [entry for entry in self.entries if entry.block == block]
 
@@ -229,7 +249,15 @@ class _Walker:
             bodies = [value for _, value in body.value]
         else:
             return
-        entry.bodies = [self.layer_list(branch, entry, entry.layers.block) for branch in bodies]
+        entry.bodies = [self.layer_list(_branch_layers(branch), entry, entry.layers.block) for branch in bodies]
+
+
+def _branch_layers(branch: yaml.Node) -> yaml.Node:
+    """A branch's layer list; a conditional branch `{if: ..., layers: [...]}` holds it under `layers`."""
+    fields = pairs(branch)
+    if "layers" in fields and set(fields) <= {CONDITION, "layers"}:
+        return fields["layers"][1]
+    return branch
 
 
 def _scalar(node: yaml.Node) -> yaml.ScalarNode | None:

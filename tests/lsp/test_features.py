@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import netspec
 from netspec.cli import cli
+from netspec.adapt import SHAPE_NAMES
 from netspec.kinds import REGISTRY
 from netspec.lsp.analysis import analyse
 from netspec.lsp.completion import completion_items, outline_for_completion
@@ -70,12 +71,13 @@ def test_fields_of_the_kind_not_yet_given():
     offered = complete(edited("width, kernel_size: 3}", "width, kernel_size: 3, }"), "width, kernel_size: 3, ")
     schema = REGISTRY["conv"].schema.model_fields
     expected = {info.alias or name for name, info in schema.items()} - {"kind", "name", "out_channels", "kernel_size"}
+    expected.add("if")
     assert offered == expected
 
 
 def test_enumerated_values_then_parameters():
     assert complete(edited("width, kernel_size: 3}", "width, kernel_size: 3, padding: }"), "width, kernel_size: 3, padding: ") == {
-        "same", "valid", "width", "classes"}
+        "same", "valid", "width", "classes", *SHAPE_NAMES}
     assert {"true", "false"} <= complete(edited("width, kernel_size: 3}", "width, kernel_size: 3, bias: }"), "bias: ")
     assert complete(edited("optimizer: sgd", "optimizer: "), "optimizer: ") == {"sgd", "adam", "adamw"}
     schedule = TrainConfig.model_fields["schedule"].annotation.model_fields["kind"].annotation
@@ -83,8 +85,10 @@ def test_enumerated_values_then_parameters():
 
 
 def test_parameters_in_expressions_include_the_blocks_own():
-    assert complete(SPEC, "out_features: ") == {"width", "classes"}
-    assert complete(SPEC, "out_channels: ", "channels") == {"channels", "width", "classes"}
+    assert complete(SPEC, "out_features: ") == {"width", "classes", *SHAPE_NAMES}
+    assert complete(SPEC, "out_channels: ", "channels") == {"channels", "width", "classes", *SHAPE_NAMES}
+    repeated = edited("  - flatten", "  - {repeat: 2, index: i, layers: [{kind: dropout, p: }]}\n  - flatten")
+    assert "i" in complete(repeated, "p: ")
 
 
 def test_blocks_names_and_top_level_keys():
@@ -104,6 +108,16 @@ def test_blocks_names_and_top_level_keys():
 def test_a_new_item_of_a_flow_layer_list_is_a_layer(typed):
     text = edited("      - relu", "      - relu\n" + " " * 6 + f"- {{repeat: 2, {typed}")
     assert complete(text, typed) == set(REGISTRY) | {"unit"}
+
+
+def test_defaults_complete_kinds_then_their_fields():
+    lines = edited("blocks:", "defaults:\n  \nblocks:").split("\n")
+    at = (lines.index("defaults:") + 1, 2)
+    assert {i.label for i in completion_items(lines, read_outline("\n".join(lines)), at)} == set(REGISTRY)
+    text = edited("blocks:", "defaults:\n  conv: {bias: false, }\nblocks:")
+    offered = complete(text, "conv: {bias: false, ")
+    assert "padding" in offered and not {"bias", "name", "kind", "if"} & offered
+    assert complete(edited("blocks:", "defaults:\n  conv: {padding: }\nblocks:"), "conv: {padding: ") >= {"same"}
 
 
 def test_half_typed_flow_mapping_still_knows_the_names_in_scope():
@@ -134,6 +148,17 @@ def test_hover_on_a_short_form_block_use_and_on_the_network(analysis):
     assert "output (32, 6, 6)" in text and "`channels` = 32" in text
     report = netspec.check("small.yaml", text=SPEC)
     assert f"params {report.params:,}" in hover_text(analysis, position("name: small", 7))
+
+
+def test_hover_on_a_shape_name_and_on_a_layer_an_if_removes():
+    text = edited("kind: linear, out_features: classes", "kind: linear, out_features: in_features // 4")
+    text = text.replace("  - flatten", "  - flatten\n  - {kind: dropout, if: width > 100}")
+    current = analyse(text, "small.yaml")
+    lines = text.split("\n")
+    number = next(n for n, line in enumerate(lines) if "in_features // 4" in line)
+    assert hover_text(current, (number, lines[number].index("in_features") + 2)).startswith("`in_features` = 1152")
+    number = next(n for n, line in enumerate(lines) if "dropout" in line)
+    assert "its `if:` is false" in hover_text(current, (number, 8))
 
 
 def test_definitions_of_parameters_and_names(analysis):
