@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from .client import LspClient
+from .client import NetspecLspClient
 
 
 @pytest.fixture(scope="module")
 def server():
-    client = LspClient()
-    client.initialize()
+    client = NetspecLspClient()
     yield client
-    assert client.close() == 0, client.log()
+    assert client.shut_down() == 0, client.log()
     assert "internal error" not in client.log(), client.log()  # no netspec handler failed, not even quietly
