@@ -104,7 +104,7 @@ Examples:
   netspec lsp                     # what an editor runs; it speaks JSON-RPC on stdin/stdout
 \b
   Neovim:  vim.lsp.start({name = "netspec", cmd = {"netspec", "lsp"}})
-  Helix:   [language-server.netspec] command = "netspec", args = ["lsp"]
+  Helix:   [language-server.netspec] command = "netspec", args = ["lsp"] (languages.toml)
   VS Code: see the README, "Live checking in your editor: netspec lsp"
 \b
 Exit status: 0 after the client's exit request, 1 when pygls is missing.""")
