@@ -8,8 +8,11 @@ import sys
 import click
 
 from .check import check as check_spec
+from .cli_sweep import SWEEP_EXAMPLES, run_sweep, sweep_options
+from .cli_variant import variant_options
 from .diagnostics import render_text
 from .expand import Limits
+from .variants import describe as describe_variant
 
 EXAMPLES = """
 \b
@@ -21,6 +24,7 @@ Examples:
   netspec graph specs/googlenet_mini.yaml -o googlenet.svg
   netspec schema > netspec.schema.json             # editor completion (see README)
   netspec lsp                                      # live shapes and errors in your editor
+  netspec zoo                                      # the packaged model zoo; use one as zoo:resnet18
 """
 
 
@@ -49,8 +53,10 @@ Examples:
   netspec check specs/*.yaml
   netspec check specs/lenet_cifar.yaml --input 3,64,64 --batch 256
   netspec check --json specs/alexnet.yaml | jq .params
+  netspec check specs/resnet_mini.yaml --set num_classes=100
+  netspec check examples/resnet_family.yaml@s       # or --scale s: one of the spec's `scales:`
 \b
-Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
+Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""" + SWEEP_EXAMPLES)
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--input", "input_shape", callback=parse_shape, metavar="C,H,W",
               help="Check with this input shape instead of the spec's `input`.")
@@ -63,10 +69,20 @@ Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
               type=click.FloatRange(min=0), help="Refuse networks whose training-memory estimate (GiB) is larger.")
 @click.option("--max-layers", default=Limits.max_nodes, show_default=True, type=click.IntRange(min=1),
               help="Refuse specs that expand (blocks, repeats) to more layers.")
-def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers):
+@variant_options()
+@sweep_options
+def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers, overrides, scale, sweeps,
+          all_scales, as_csv, plot, max_macs):
     """Check SPECS statically: shapes, parameters, MACs and memory, without running anything."""
-    limits = Limits(max_nodes=max_layers, max_params=max_params, max_memory_bytes=int(max_memory * 2**30))
-    reports = [check_spec(path, input_shape=input_shape, batch_size=batch, limits=limits) for path in specs]
+    limits = Limits(max_nodes=max_layers, max_params=max_params, max_memory_bytes=int(max_memory * 2**30),
+                    max_macs=max_macs)
+    if sweeps or all_scales:
+        run_sweep(specs, sweeps, all_scales, as_json=as_json, as_csv=as_csv, plot=plot, limits=limits,
+                  overrides=overrides, scale=scale, input_shape=input_shape, batch_size=batch)
+    if as_csv or plot:
+        raise click.UsageError("--csv and --plot go with --sweep or --all-scales")
+    reports = [check_spec(path, input_shape=input_shape, batch_size=batch, limits=limits, overrides=overrides,
+                          scale=scale) for path in specs]
     if as_json:
         objects = [report.to_dict() for report in reports]
         click.echo(json.dumps(objects[0] if len(objects) == 1 else objects, indent=2))
@@ -78,8 +94,11 @@ def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers
                 click.echo()
             if report.graph is not None and report.ok:
                 click.echo(render_table(report))
+                variant = describe_variant(report.spec)
+                if variant:
+                    click.echo(variant)
             if report.diagnostics:
-                click.echo(render_text(report.diagnostics, report.spec.source if report.spec else None), err=True)
+                click.echo(render_text(report.diagnostics, report.sources), err=True)
             if not report.ok:
                 count = len(report.errors)
                 click.echo(f"{specs[index]}: {count} error{'s' * (count != 1)}", err=True)
@@ -146,3 +165,7 @@ from .cli_outputs import export as _export_command, filters as _filters_command,
 cli.add_command(_export_command)
 cli.add_command(_graph_command)
 cli.add_command(_filters_command)
+
+from .zoo.cli import zoo as _zoo_command  # noqa: E402
+
+cli.add_command(_zoo_command)

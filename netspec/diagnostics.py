@@ -9,15 +9,21 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass(frozen=True)
 class Mark:
-    """A position in a source file; line and column count from 1."""
+    """A position in a source file; line and column count from 1.
+
+    `file` is set where the position is not in the file being read: an imported
+    spec, or a `--set` override (whose pseudo-file is named like `<--set width=2>`).
+    """
 
     line: int
     column: int
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,15 +56,15 @@ class DiagnosticSink:
 
     file: str | None = None
     items: list[Diagnostic] = field(default_factory=list)
-    # (severity, code, message, line, column) -> (its index in items, the paths it was reported at): O(1) for huge inputs
+    # (severity, code, message, file, line, column) -> (its index in items, the paths it was reported at): O(1) for huge inputs
     _seen: dict[tuple, tuple[int, list]] = field(default_factory=dict, repr=False)
 
     def add(self, severity: str, code: str, message: str, mark: Mark | None = None,
             path: str | None = None, hint: str | None = None) -> None:
-        diag = Diagnostic(severity, code, _clip(message), self.file,
+        diag = Diagnostic(severity, code, _clip(message), mark.file or self.file if mark else self.file,
                           mark.line if mark else None, mark.column if mark else None,
                           path, _clip(hint) if hint else hint)
-        key = (severity, code, diag.message, diag.line, diag.column)
+        key = (severity, code, diag.message, diag.file, diag.line, diag.column)
         if key not in self._seen:
             self._seen[key] = (len(self.items), [path])
             self.items.append(diag)
@@ -70,6 +76,11 @@ class DiagnosticSink:
         first = self.items[index]
         self.items[index] = replace(first, message=_clip(f"{diag.message} (in each of {len(paths)} uses: "
                                                          f"{_listed(paths)})"))
+
+    def copy(self) -> "DiagnosticSink":
+        """A sink holding what this one holds, to which more can be added without changing this one."""
+        return DiagnosticSink(self.file, list(self.items), {key: (index, list(paths))
+                                                           for key, (index, paths) in self._seen.items()})
 
     def error(self, code: str, message: str, mark: Mark | None = None,
               path: str | None = None, hint: str | None = None) -> None:
@@ -97,7 +108,7 @@ def _clip(text: str, limit: int = 500) -> str:
 class SpecError(Exception):
     """Raised by the Python API when a spec has errors; carries every diagnostic."""
 
-    def __init__(self, diagnostics: list[Diagnostic], source_text: str | None = None):
+    def __init__(self, diagnostics: list[Diagnostic], source_text: "str | Mapping[str, str] | None" = None):
         self.diagnostics = list(diagnostics)
         self.source_text = source_text
         errors = [d for d in self.diagnostics if d.is_error]
@@ -117,11 +128,16 @@ def _headline(diag: Diagnostic) -> str:
     return f"{where}: {diag.severity}: {diag.message}"
 
 
-def render_text(diagnostics: list[Diagnostic], source_text: str | None = None) -> str:
-    """Compiler-style rendering: headline, the offending line, a caret, the hint."""
-    lines = source_text.splitlines() if source_text else []
+def render_text(diagnostics: list[Diagnostic], source_text: "str | Mapping[str, str] | None" = None) -> str:
+    """Compiler-style rendering: headline, the offending line, a caret, the hint.
+
+    `source_text` is the spec's text, or a mapping of file name to text when the
+    diagnostics come from several files (imports, overrides).
+    """
     out: list[str] = []
     for diag in diagnostics:
+        text = source_text.get(diag.file) if isinstance(source_text, Mapping) else source_text
+        lines = text.splitlines() if text else []
         out.append(_headline(diag))
         if diag.path:
             out.append(f"  in {diag.path}")

@@ -32,6 +32,7 @@ class Limits:
     max_repeat: int = 1_000
     max_params: int = 2_000_000_000
     max_memory_bytes: int = 64 * 2**30
+    max_macs: int | None = None  # multiply-accumulates per sample; None: no limit
 
 
 class Expander(BlockForms):

@@ -85,7 +85,7 @@ class BlockForms:
                                path)
         if bound is None or source is None:
             return self.unknown(x, path, form.fields.mark)
-        inner = Scope({**self.spec.params, **bound}, names={"input": (source, None)})
+        inner = Scope({**block.scope, **bound}, names={"input": (source, None)})  # the params of its own file
         out = self.sequence(block.layers.items, source, inner, f"{path}.{block.name}", prefix + ".",
                             (*stack, block.name))
         node = Node(len(self.graph.nodes), BLOCK, path, (out,), self.graph.nodes[out].out_shape,
@@ -110,7 +110,7 @@ class BlockForms:
         for param, default in block.params.items():
             value = args.get(param, default)
             if isinstance(value, YScalar):  # a default over the block's input or earlier parameters
-                value = evaluate_value(value, adapt.expression_scope({**self.spec.params, **bound}, shape), self.sink,
+                value = evaluate_value(value, adapt.expression_scope({**block.scope, **bound}, shape), self.sink,
                                        f"blocks.{block.name}.params.{param}")
             if value is UNRESOLVED:
                 ok = False  # already reported where it was evaluated

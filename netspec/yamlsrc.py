@@ -270,7 +270,14 @@ def _syntax_error(exc: yaml.MarkedYAMLError, sink: DiagnosticSink) -> None:
 
 
 def read_source(path: str, sink: DiagnosticSink) -> str | None:
-    """Read a spec file as UTF-8 text, reporting unreadable or binary files."""
+    """Read a spec file (or a packaged zoo spec, `zoo:NAME`) as UTF-8 text, reporting unreadable or binary files."""
+    from .zoo import UnknownZooModel, resolve
+
+    try:
+        path = resolve(path)
+    except UnknownZooModel as exc:
+        sink.error("file.zoo_unknown", str(exc), hint=exc.hint)
+        return None
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_BYTES + 1)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import click
 
+from ..cli_variant import variant_options
 from ..diagnostics import SpecError
 from ..train_config import Schedule, TrainConfig
 from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, TrainError
@@ -57,6 +58,7 @@ Examples:
   netspec train specs/lenet_cifar.yaml --dataset cifar10 --epochs 20 --lr 0.01 --optimizer sgd
   netspec train specs/alexnet_fashion.yaml --dataset fashion-mnist --limit-train 2000 --limit-test 500
   netspec train specs/resnet_mini.yaml --dataset mnist --out runs/resnet --resume   # after Ctrl-C or a crash
+  netspec train specs/resnet_mini.yaml --dataset mnist --set num_classes=10 --set train.lr=0.1
   netspec train specs/resnet_mini.yaml --dataset mnist --nproc-per-node 4   # data-parallel, 4 GPUs
   torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint host0:29500 \\
       -m netspec train specs/resnet_mini.yaml --dataset mnist   # on each of 2 nodes
@@ -95,9 +97,10 @@ rank 0 alone writes --out; --resume needs the same number of processes.""" + EXI
               help="Train data-parallel in N processes on this machine (one per GPU), as torchrun does.")
 @click.option("--sync-batchnorm", is_flag=True,
               help="Data-parallel on GPUs: batchnorm statistics over all processes' batches, not each its own.")
+@variant_options()
 @click.pass_context
 def train(context, spec, dataset, data_dir, epochs, batch_size, lr, optimizer, schedule, device, out, resume, seed,
-          limit_train, limit_test, compile_, download, quiet, nproc_per_node, sync_batchnorm):
+          limit_train, limit_test, compile_, download, quiet, nproc_per_node, sync_batchnorm, overrides, scale):
     """Train the network SPEC describes on a dataset; checkpoint, log and plot every epoch."""
     if dataset is None:
         raise click.UsageError("Missing option '--dataset' (one of: " + ", ".join(DATASETS) + ").")
@@ -109,7 +112,7 @@ def train(context, spec, dataset, data_dir, epochs, batch_size, lr, optimizer, s
         result = run.train(spec, dataset, data_dir=data_dir, epochs=epochs, batch_size=batch_size, lr=lr,
                            optimizer=optimizer, schedule=schedule, device=device, out=out, resume=resume, seed=seed,
                            limit_train=limit_train, limit_test=limit_test, compile=compile_, download=download,
-                           progress=not quiet, sync_batchnorm=sync_batchnorm)
+                           progress=not quiet, sync_batchnorm=sync_batchnorm, overrides=overrides, scale=scale)
     if result.stopped_by:
         sys.exit(EXIT_INTERRUPTED if result.stopped_by == "SIGINT" else EXIT_TERMINATED)
     if not result.is_main:
@@ -135,6 +138,7 @@ def _launch(context: click.Context, nproc_per_node: int) -> None:
 Examples:
   netspec eval specs/resnet_mini.yaml runs/resnet/checkpoint.pt --data-dir ../shared/datasets/mnist
   netspec eval specs/resnet_mini.yaml runs/resnet/checkpoint.pt --json > evaluation.json
+  netspec eval examples/resnet_family.yaml runs/w8/checkpoint.pt   # trained with --set width=8: not repeated
 \b
 Exit status: 0 done; 1 bad spec, data or checkpoint; 2 usage error.""")
 @click.argument("spec", type=click.Path(dir_okay=False))
@@ -146,13 +150,15 @@ Exit status: 0 done; 1 bad spec, data or checkpoint; 2 usage error.""")
 @click.option("--limit-test", type=click.IntRange(min=1), help="Evaluate on the first N test images only.")
 @download_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def evaluate(spec, checkpoint, dataset, data_dir, device, batch_size, limit_test, download, as_json):
+@variant_options(recorded_in_checkpoint=True)
+def evaluate(spec, checkpoint, dataset, data_dir, device, batch_size, limit_test, download, as_json, overrides, scale):
     """Test accuracy, per-class accuracy and confusion matrix of CHECKPOINT (default dataset: the one it trained on)."""
     from . import inference
 
     with _reported():
         result = inference.evaluate(spec, checkpoint, dataset, data_dir=data_dir, device=device,
-                                    batch_size=batch_size, limit_test=limit_test, download=download)
+                                    batch_size=batch_size, limit_test=limit_test, download=download,
+                                    overrides=overrides, scale=scale)
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.render())
 
 
@@ -170,12 +176,14 @@ normalised as in training. Exit status: 0 done; 1 bad spec, checkpoint or image.
 @click.option("--top", "top_k", default=3, show_default=True, type=click.IntRange(min=1), help="Classes per image.")
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per image.")
-def predict(spec, checkpoint, images, top_k, device, as_json):
+@variant_options(recorded_in_checkpoint=True)
+def predict(spec, checkpoint, images, top_k, device, as_json, overrides, scale):
     """The most likely classes, with probabilities, for each image file."""
     from . import inference
 
     with _reported():
-        results = inference.predict(spec, checkpoint, images, top_k=top_k, device=device)
+        results = inference.predict(spec, checkpoint, images, top_k=top_k, device=device, overrides=overrides,
+                                    scale=scale)
     if as_json:
         rows = [{"image": str(r.path), "top": [{"class": c, "probability": p} for c, p in r.top]} for r in results]
         click.echo(json.dumps(rows, indent=2))

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ..check import Report, check
+from ..check import Report, check, check_as_trained
 from ..spec import Spec
 from .checkpoint import CHECKPOINT_FILE, check_writable, load_checkpoint, load_model_weights, save_checkpoint
 from .data import CLASSES, IMAGE_SHAPES, Dataset, load_dataset
@@ -48,7 +48,9 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
     Settings come from the spec's `train:` section; keyword arguments override them
     (`epochs`, `batch_size`, `lr`, `optimizer`, `schedule`, any other `train:` key) and
     set the run (`out`, `data_dir`, `device`, `seed`, `resume`, `limit_train`,
-    `limit_test`, `compile`, `download`, `progress`). Raises SpecError for a bad spec
+    `limit_test`, `compile`, `download`, `progress`). `overrides` and `scale` pick the
+    network as in `netspec.load` and are kept in the checkpoint, so `--resume`, `evaluate`,
+    `predict` and `export` rebuild it without them. Raises SpecError for a bad spec
     and TrainError (with a hint) for anything else the caller can fix.
 
     >>> result = netspec.train("specs/resnet_mini.yaml", dataset="mnist",
@@ -56,8 +58,13 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
     >>> result.test_acc, result.checkpoint
     (0.9871, PosixPath('runs/resnet/checkpoint.pt'))
     """
-    report = check(spec).raise_for_errors()
+    variant = {"overrides": overrides.pop("overrides", None), "scale": overrides.pop("scale", None)}
+    report = check(spec, **variant).raise_for_errors()
     settings = resolve(report.spec.train, dataset, report.spec.name, overrides)
+    if settings.resume and (settings.out / CHECKPOINT_FILE).exists():  # at the checkpoint's scale and overrides
+        saved = load_checkpoint(settings.out / CHECKPOINT_FILE).get("variant")
+        report = check_as_trained(spec, saved, settings.out / CHECKPOINT_FILE, **variant).raise_for_errors()
+        settings = resolve(report.spec.train, dataset, report.spec.name, overrides)
     runtime = start_runtime(settings.device, settings.sync_batchnorm)  # a rank of torchrun's group, or alone
     with runtime.session():
         return _train(report, settings, runtime)
@@ -264,6 +271,7 @@ class _Run:
             return
         save_checkpoint(self.checkpoint_path, {
             "spec_name": self.report.spec.name, "spec_text": self.report.spec.source,
+            "variant": self.report.spec.variant_record(),
             "settings": settings_record(self.settings), "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.schedule.state_dict(), "rng": rng,
             "epoch": epoch, "step": state.next_step, "partial": partial, "partial_seconds": seconds,
