@@ -118,12 +118,14 @@ def _row(node) -> dict:
 
 
 def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None, batch_size: int = 1,
-          limits: Limits | None = None, overrides=None, scale: str | None = None) -> Report:
+          limits: Limits | None = None, overrides=None, scale: str | None = None,
+          text: str | None = None) -> Report:
     """Check a spec statically (no torch): shapes, costs and every problem found.
 
     `spec` is a path (`net.yaml@s` picks a scale), or a `Spec` from `netspec.load`.
     `overrides` and `scale` are those of `netspec.load` (given with a `Spec`, they replace
-    the ones it was loaded with). Never raises for problems in
+    the ones it was loaded with). With `text`, the path only names that text (an editor's
+    unsaved buffer) and is not read. Never raises for problems in
     the spec: they are in `report.diagnostics` (call `report.raise_for_errors()`).
 
     >>> report = netspec.check("specs/googlenet_mini.yaml")
@@ -137,7 +139,7 @@ def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None
         sink = DiagnosticSink(spec.file)
     else:
         sink = DiagnosticSink(str(spec))
-        spec = read_spec(str(spec), sink, overrides=overrides, scale=scale,
+        spec = read_spec(str(spec), sink, text=text, overrides=overrides, scale=scale,
                          budget=YamlBudget((limits or Limits()).max_nodes))
         if spec is None:
             return Report(None, None, sink.items, batch_size)

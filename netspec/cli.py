@@ -24,6 +24,7 @@ Examples:
   netspec export specs/lenet_cifar.yaml --format onnx -o lenet.onnx
   netspec graph specs/googlenet_mini.yaml -o googlenet.svg
   netspec schema > netspec.schema.json             # editor completion (see README)
+  netspec lsp                                      # live shapes and errors in your editor
   netspec zoo                                      # the packaged model zoo; use one as zoo:resnet18
 \b
 Each command's --help gives its exit statuses; every command may also end with
@@ -119,6 +120,28 @@ def schema():
     from .schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+@cli.command(epilog="""
+\b
+Examples:
+  netspec lsp                     # what an editor runs; it speaks JSON-RPC on stdin/stdout
+\b
+  Neovim:  vim.lsp.start({name = "netspec", cmd = {"netspec", "lsp"}})
+  Helix:   [language-server.netspec] command = "netspec", args = ["lsp"] (languages.toml)
+  VS Code: see the README, "Live checking in your editor: netspec lsp"
+\b
+Exit status: 0 after the client's exit request, 1 when pygls is missing.""")
+@click.option("--stdio", is_flag=True, help="Accepted for clients that pass it; stdio is the only transport.")
+def lsp(stdio):
+    """Run the language server: live shapes, costs and errors in any editor with an LSP client."""
+    try:
+        import pygls  # noqa: F401 - an optional dependency, imported only here
+    except ImportError:
+        raise click.ClickException("netspec lsp needs pygls: pip install 'netspec[lsp]'") from None
+    from .lsp import serve
+
+    serve()
 
 
 def main() -> None:
