@@ -13,6 +13,7 @@ keys are the dotted module names of the IR.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +41,7 @@ def build(spec: "Spec | Report | str | Path", *, input_shape: tuple[int, ...] | 
 
 
 def build_graph(graph: Graph) -> "nn.Module":
-    return _Emitter(graph).module(module_tree(graph), _class_name(graph.name))
+    return _Emitter(graph).module(module_tree(graph), _class_name(graph.name), chain=False)
 
 
 @dataclass
@@ -128,16 +129,28 @@ class _Emitter:
     def __init__(self, graph: Graph):
         self.graph = graph
 
-    def module(self, part: Part, class_name: str) -> "nn.Module":
+    def module(self, part: Part, class_name: str, chain: bool = True) -> "nn.Module":
+        """The part's module: an nn.Sequential where it is a plain chain outside a block, else a GraphModule.
+
+        A Sequential costs a tenth of a GraphModule to make (no code generated), which repeats and
+        branches, the many small parts of a deep network, are mostly.
+        """
+        import torch
         import torch.fx as fx
 
+        if chain and part.block is None and self._is_chain(part):
+            return torch.nn.Sequential(OrderedDict(
+                (key, self.module(child, self._child_class(part, child)) if child.children else self.layer(child.node))
+                for key, child in part.children.items()))
         code = fx.Graph()
         values = {source: code.placeholder("x" if position == 0 else f"x{position}")
                   for position, source in enumerate(part.inputs)}
         children: dict[str, nn.Module] = {}
+        containers: dict[str, nn.Module] = {}
         for key, child in part.children.items():
             if child.children:
-                children[key] = self.module(child, self._child_class(part, child))
+                containers[key] = self.module(child, self._child_class(part, child))
+                children[key] = torch.nn.Module()  # stands in while this part compiles; see _install
                 values[child.output] = code.call_module(key, tuple(values[v] for v in child.inputs))
             else:
                 children[key] = self.layer(child.node)
@@ -146,8 +159,10 @@ class _Emitter:
                                                             else tuple(args))
         if part.node is None:
             code.output(values[part.output])
-            return fx.GraphModule(children, code, class_name=class_name)
-        return self.merge(part, code, values, children)
+            module = fx.GraphModule(children, code, class_name=class_name)
+        else:
+            module = self.merge(part, code, values, children)
+        return _install(module, containers)
 
     def merge(self, part: Part, code, values: dict, children: dict) -> "nn.Module":
         """A merge with branches: the kind's own module, traced into the code after the branch calls.
@@ -172,6 +187,23 @@ class _Emitter:
             module.requires_grad_(False)
         return module
 
+    def _is_chain(self, part: Part) -> bool:
+        """True when each child reads only the value before it: the part's one input, then its previous child's."""
+        if part.node is not None or len(part.inputs) != 1:
+            return False
+        previous = part.inputs[0]
+        for child in part.children.values():
+            if child.children:
+                reads, previous_next = child.inputs, child.output
+            else:
+                reads, previous_next = [self._value(i) for i in child.node.inputs], child.node.index
+                if REGISTRY[child.node.kind].merges:
+                    return False  # takes a list, not one tensor
+            if reads != [previous]:
+                return False
+            previous = previous_next
+        return previous == part.output
+
     def _value(self, index: int) -> int:
         while self.graph.nodes[index].kind == BLOCK:
             index = self.graph.nodes[index].inputs[0]
@@ -182,6 +214,17 @@ class _Emitter:
         if child.block:
             return _class_name(child.block)
         return "Branch" if parent.node is not None else "Layers"
+
+
+def _install(module: "nn.Module", containers: dict) -> "nn.Module":
+    """Put the compiled child GraphModules in place of their stand-ins, keeping the children's order.
+
+    A GraphModule recompiles every GraphModule child when it compiles itself, so handing it its
+    compiled children would redo each level once per level above it: quadratic in the depth.
+    """
+    for key, child in containers.items():
+        module._modules[key] = child
+    return module
 
 
 def _class_name(name: str) -> str:

@@ -47,6 +47,7 @@ Examples:
   netspec check specs/alexnet.yaml
   netspec check specs/*.yaml
   netspec check specs/lenet_cifar.yaml --input 3,64,64 --batch 256
+  netspec check specs/googlenet_mini.yaml --depth 1   # each block one row
   netspec check --json specs/alexnet.yaml | jq .params
 \b
 Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
@@ -56,13 +57,15 @@ Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
 @click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1),
               help="Batch size for the training-memory estimate.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (a list for several specs).")
+@click.option("--depth", type=click.IntRange(min=1), help="Fold blocks and merges nested deeper than this into "
+              "one row with their totals (default: every layer).")
 @click.option("--max-params", default=Limits.max_params, show_default=True, type=click.IntRange(min=1),
               help="Refuse networks with more parameters.")
 @click.option("--max-memory", default=Limits.max_memory_bytes / 2**30, show_default=True,
               type=click.FloatRange(min=0), help="Refuse networks whose training-memory estimate (GiB) is larger.")
 @click.option("--max-layers", default=Limits.max_nodes, show_default=True, type=click.IntRange(min=1),
               help="Refuse specs that expand (blocks, repeats) to more layers.")
-def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers):
+def check(specs, input_shape, batch, as_json, depth, max_params, max_memory, max_layers):
     """Check SPECS statically: shapes, parameters, MACs and memory, without running anything."""
     limits = Limits(max_nodes=max_layers, max_params=max_params, max_memory_bytes=int(max_memory * 2**30))
     reports = [check_spec(path, input_shape=input_shape, batch_size=batch, limits=limits) for path in specs]
@@ -76,7 +79,7 @@ def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers
             if index:
                 click.echo()
             if report.graph is not None and report.ok:
-                click.echo(render_table(report))
+                click.echo(render_table(report, depth))
             if report.diagnostics:
                 click.echo(render_text(report.diagnostics, report.spec.source if report.spec else None), err=True)
             if not report.ok:
