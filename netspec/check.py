@@ -77,6 +77,28 @@ class Report:
         weights = self.params * BYTES_PER_ELEMENT * (1 + 1 + state)  # weights, gradients, state
         return weights + self.activation_bytes * batch
 
+    def __str__(self) -> str:
+        """The per-layer table (what `netspec check` prints), then any diagnostics."""
+        from .diagnostics import render_text
+        from .table import render_table
+
+        parts = [render_table(self)] if self.graph is not None and self.ok else []
+        if self.diagnostics:
+            parts.append(render_text(self.diagnostics, self.spec.source if self.spec else None))
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        """The table in a notebook (Jupyter calls this to show a Report)."""
+        import html
+
+        from .diagnostics import render_text
+        from .table import render_html
+
+        table = render_html(self) if self.graph is not None and self.ok else ""
+        if not self.diagnostics:
+            return table
+        return table + f"<pre>{html.escape(render_text(self.diagnostics, self.spec.source if self.spec else None))}</pre>"
+
     def raise_for_errors(self) -> "Report":
         if not self.ok:
             raise SpecError(self.diagnostics, self.sources)

@@ -57,6 +57,7 @@ Examples:
   netspec check specs/alexnet.yaml
   netspec check specs/*.yaml
   netspec check specs/lenet_cifar.yaml --input 3,64,64 --batch 256
+  netspec check specs/googlenet_mini.yaml --depth 1   # each block one row
   netspec check --json specs/alexnet.yaml | jq .params
   netspec check specs/resnet_mini.yaml --set num_classes=100
   netspec check examples/resnet_family.yaml@s       # or --scale s: one of the spec's `scales:`
@@ -68,6 +69,8 @@ Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""" 
 @click.option("--batch", default=1, show_default=True, type=whole_number(1),
               help="Batch size for the training-memory estimate.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (a list for several specs).")
+@click.option("--depth", type=click.IntRange(min=1), help="Fold blocks and merges nested deeper than this into "
+              "one row with their totals (default: every layer).")
 @click.option("--max-params", default=Limits.max_params, show_default=True, type=whole_number(1),
               help="Refuse networks with more parameters.")
 @click.option("--max-memory", default=Limits.max_memory_bytes / 2**30, show_default=True,
@@ -76,7 +79,7 @@ Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""" 
               help="Refuse specs that expand (blocks, repeats) to more layers.")
 @variant_options()
 @sweep_options
-def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers, overrides, scale, sweeps,
+def check(specs, input_shape, batch, as_json, depth, max_params, max_memory, max_layers, overrides, scale, sweeps,
           all_scales, as_csv, plot, max_macs):
     """Check SPECS statically: shapes, parameters, MACs and memory, without running anything."""
     limits = Limits(max_nodes=max_layers, max_params=max_params, max_memory_bytes=int(max_memory * 2**30),
@@ -98,7 +101,7 @@ def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers
             if index:
                 click.echo()
             if report.graph is not None and report.ok:
-                click.echo(render_table(report))
+                click.echo(render_table(report, depth))
                 variant = describe_variant(report.spec)
                 if variant:
                     click.echo(variant)

@@ -30,9 +30,9 @@ def test_valid_spec_prints_a_table_with_totals_and_exits_0():
     assert result.exit_code == 0, result.output
     report = netspec.check(GOOGLENET)
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:3] == ["path", "module", "kind"]
-    for node in report.graph.layers:
-        assert any(line.startswith(node.path + " ") for line in lines), node.path
+    assert lines[0].split()[:3] == ["layer", "kind", "output"]
+    rules = [index for index, line in enumerate(lines) if set(line) == {"-"}]
+    assert rules[1] - rules[0] - 1 == len(report.graph.layers)  # one row per layer, merge and block
     assert f"params: {report.params:,} total" in result.stdout
     assert f"MACs per sample: {report.macs:,}" in result.stdout
     assert "googlenet_mini: input (1, 28, 28) -> output (10,)" in result.stdout
