@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import adapt
+from . import adapt, mistakes
 from .diagnostics import DiagnosticSink, Mark, nearest
 from .expand_blocks import BlockForms, Form, Scope
 from .ir import INPUT, Graph, Node
@@ -58,6 +58,7 @@ class Expander(BlockForms):
         form = self.classify(node, path, scope)
         if form is None:
             return self.unknown(x, path, node.mark)
+        form = Form(form.kind, mistakes.rejoin_split_expression(form.fields, self.sink, path))
         if adapt.CONDITION in form.fields.items:
             keep = adapt.condition(form.fields, self.expression_scope(scope, self.input_of(form, x, scope)),
                                    self.sink, path)
@@ -135,6 +136,12 @@ class Expander(BlockForms):
     def known_kind(self, kind: str, mark: Mark, path: str, via: str | None = None) -> bool:
         if kind in REGISTRY:
             return True
+        if kind in self.spec.refused_blocks:
+            return False  # its definition's error says why
+        merged = mistakes.merged_list_items(kind, mark, self.spec.source) if via is None else None
+        if merged:
+            self.sink.error("yaml.indentation", merged[0], merged[2], path, merged[1])
+            return False
         choices = set(REGISTRY) | set(self.spec.blocks) | set(NAMED_FORMS)
         guess = nearest(kind, choices)
         where = f" (the value of parameter '{via}')" if via else ""
@@ -234,7 +241,9 @@ class Expander(BlockForms):
         try:
             node.out_shape = kind.infer_output_shape(node.layer, node.in_shapes, notes)
         except ShapeError as exc:
-            self.sink.error("shape." + node.kind, exc.message, self.field_mark(form, exc.field), node.path, exc.hint)
+            layout = mistakes.channels_last_hint(self.spec.input_shape)
+            hint = f"{layout}; if it is right: {exc.hint}" if layout and exc.hint else layout or exc.hint
+            self.sink.error("shape." + node.kind, exc.message, self.field_mark(form, exc.field), node.path, hint)
             return
         for message, hint, field_name in notes.warnings:
             self.sink.warning("shape.inexact", message, self.field_mark(form, field_name), node.path, hint)

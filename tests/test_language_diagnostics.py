@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,3 +51,88 @@ def test_resnets_strided_stem_pool_and_convs_on_an_even_input_give_no_warning(ch
           - {kind: conv, out_channels: 8, kernel_size: 1, stride: 2}
         """)
     assert report.diagnostics == [] and report.graph.output_shape == (8, 14, 14)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("name: t\nlayers:\n  - kind: conv\n     out_channels: 3\n",
+     ("line 4 is indented deeper than line 3, so YAML reads `out_channels:` as part of line 3's value", 4, 6,
+      "indent `out_channels:` to column 5, like `kind:` on line 3")),
+    ("name: t\nlayers:\n  - kind: conv\n    out_channels: 3\n   kernel_size: 3\n",
+     ("line 5 is indented less than line 4, so YAML cannot tell which list or mapping `kernel_size:` belongs to",
+      5, 4, "indent `kernel_size:` to column 5, like `out_channels:` on line 4")),
+    ("name: t\nlayers:\n  - relu\n - flatten\n",
+     ("line 4 is indented less than line 3, so YAML cannot tell which list or mapping `- flatten` belongs to",
+      4, 2, "indent `- flatten` to column 3, like the `-` of `- relu` on line 3")),
+    ("name: t\n input: [1, 2, 2]\nlayers: [relu]\n",
+     ("line 2 is indented deeper than line 1, so YAML reads `input:` as part of line 1's value", 2, 2,
+      "indent `input:` to column 1, like `name:` on line 1")),
+])
+def test_misindented_yaml_says_which_line_and_the_column_that_fits(check_text, text, expected):
+    report = check_text(text)
+    assert [(d.code, *messages_row) for d, messages_row in zip(report.errors, messages(report))] == [
+        ("yaml.indentation", *expected)]
+
+
+def test_a_dash_indented_under_the_one_above_is_not_an_unknown_kind(check_text):
+    report = check_text("name: t\ninput: [1, 8, 8]\nlayers:\n  - relu\n   - flatten\n")
+    assert [(d.code, d.message, d.line, d.column, d.hint) for d in report.errors] == [
+        ("yaml.indentation", "`- flatten` on line 5 is indented deeper than `- relu` above it, so YAML reads both "
+                             "as the one value 'relu - flatten'", 5, 4,
+         "put the `-` of `- flatten` in column 3, under the one above")]
+
+
+def test_an_expression_yaml_split_at_its_comma_is_said_once_with_the_quoted_fix(check_text):
+    report = check_text("""\
+        name: t
+        input: [8, 4, 4]
+        blocks:
+          se:
+            params: [squeeze]
+            layers: [{kind: conv, out_channels: squeeze, kernel_size: 1}]
+        layers:
+          - {block: se, squeeze: max(1, in_channels // 4)}
+          - {kind: conv, out_channels: min(in_channels, 3, 5), kernel_size: 1}
+        """)
+    assert messages(report) == [
+        ("squeeze: YAML split the expression 'max(1, in_channels // 4)' at its comma", 8, 26,
+         "quote it: `squeeze: 'max(1, in_channels // 4)'` (in `{...}` a comma separates fields)"),
+        ("out_channels: YAML split the expression 'min(in_channels, 3, 5)' at its comma", 9, 32,
+         "quote it: `out_channels: 'min(in_channels, 3, 5)'` (in `{...}` a comma separates fields)")]
+    assert report.graph.output_shape == (2, 4, 4)  # read as meant, so nothing after it is misreported
+
+
+def test_an_add_of_a_map_and_its_gate_proposes_mul(check_text):
+    report = check_text("""\
+        name: t
+        input: [8, 16, 16]
+        layers:
+          - kind: add
+            branches:
+              map: []
+              gate: [{adaptive_avgpool: 1}, {kind: conv, out_channels: 8, kernel_size: 1}, sigmoid]
+        """)
+    (error,) = report.errors
+    assert error.hint == ("to scale the (8, 16, 16) map by the (8, 1, 1) gate (squeeze-excitation), use `kind: mul`, "
+                          "which broadcasts it")
+
+
+def test_a_channels_last_input_is_named_as_such(check_text):
+    report = check_text("name: t\ninput: [28, 28, 1]\nlayers:\n"
+                        "  - {kind: conv, out_channels: 6, kernel_size: 3}\n")
+    (error,) = report.errors
+    assert error.hint.startswith("the input [28, 28, 1] looks channels-last: netspec reads [C, H, W], so an image is "
+                                 "`input: [1, 28, 28]`; if it is right: ")
+
+
+def test_uses_of_a_refused_block_definition_are_not_reported_again(check_text):
+    report = check_text("""\
+        name: t
+        input: [3, 8, 8]
+        blocks:
+          conv: {layers: [relu]}
+          bad-name: {layers: [relu]}
+          nolayers: {params: [a]}
+        layers: [{block: conv}, bad-name, {block: nolayers, a: 1}, {block: bad-name}, {bad-name: {}}]
+        """)
+    assert [(d.code, d.line) for d in report.errors] == [("spec.block_name", 4), ("spec.block_name", 5),
+                                                           ("spec.block", 6)]
