@@ -244,6 +244,8 @@ class Expander(BlockForms):
             layout = mistakes.channels_last_hint(self.spec.input_shape)
             hint = f"{layout}; if it is right: {exc.hint}" if layout and exc.hint else layout or exc.hint
             self.sink.error("shape." + node.kind, exc.message, self.field_mark(form, exc.field), node.path, hint)
+            node.out_shape = mistakes.recovered_shape(kind, node.layer, node.in_shapes)  # to find later mistakes
+            self.jumps[node.index] = self.jumps[node.inputs[0]]
             return
         for message, hint, field_name in notes.warnings:
             self.sink.warning("shape.inexact", message, self.field_mark(form, field_name), node.path, hint)

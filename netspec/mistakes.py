@@ -3,14 +3,18 @@
 - misindented YAML: PyYAML's "mapping values are not allowed here" and "expected <block
   end>", and a `- flatten` indented under `- relu` (read as the one value 'relu - flatten');
 - `{block: se, squeeze: max(1, c // 4)}`: YAML splits a flow mapping at the expression's comma;
-- `input: [28, 28, 1]`: an image written channels-last.
+- `input: [28, 28, 1]`: an image written channels-last;
+- after a shape error, the output the layer would have had where that is certain, so the
+  mistakes after it are still found.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from .diagnostics import DiagnosticSink, Mark
+from .kinds import Notes, ShapeError
 from .yamlsrc import YMap, YScalar
 
 _LEAD = re.compile(r"( *)(- +)?(\S[^:#]*?)?(:|$)")
@@ -115,4 +119,23 @@ def channels_last_hint(input_shape: tuple) -> str | None:
     if channels in (1, 3, 4) and height > 4 and width > 4:
         return (f"the input {list(input_shape)} looks channels-last: netspec reads [C, H, W], so an image is "
                 f"`input: [{channels}, {height}, {width}]`")
+    return None
+
+
+CHECK_FIELDS = ("in_channels", "in_features", "num_features")  # given only to be checked against the input
+
+
+def recovered_shape(kind, layer, in_shapes: tuple) -> tuple | None:
+    """The output a layer whose shape rule failed would have without the mistake, where that is certain:
+    without a wrong `in_channels` (or in_features, num_features), or after the `flatten` a linear lacks.
+    None elsewhere: what follows then has an unknown input and reports nothing it cannot be sure of."""
+    unchecked = layer.model_copy(update={name: None for name in CHECK_FIELDS if getattr(layer, name, None) is not None})
+    attempts = [in_shapes]
+    if len(in_shapes) == 1 and len(in_shapes[0]) == 3:
+        attempts.append(((math.prod(in_shapes[0]),),))
+    for shapes in attempts:
+        try:
+            return kind.infer_output_shape(unchecked, shapes, Notes())
+        except ShapeError:
+            continue
     return None

@@ -20,11 +20,12 @@ def torch_unused_pixels(size: int, kernel: int, stride: int, padding: int) -> tu
     import torch
 
     x = torch.ones(1, 1, 1, size, requires_grad=True)
-    torch.nn.functional.conv2d(x, torch.ones(1, 1, 1, kernel), stride=(1, stride),
-                               padding=(0, padding)).sum().backward()
+    out = torch.nn.functional.conv2d(x, torch.ones(1, 1, 1, kernel), stride=(1, stride), padding=(0, padding))
+    out.sum().backward()
     used = x.grad[0, 0, 0].nonzero().flatten().tolist()
     gaps = [after - before - 1 for before, after in zip(used, used[1:])]
-    return size - 1 - used[-1], max(gaps, default=max(0, stride - kernel))  # one window: the gap a next would leave
+    one_window = out.shape[-1] == 1  # shows no gap between windows: the one a second window would leave
+    return size - 1 - used[-1], max(0, stride - kernel) if one_window else max(gaps, default=0)
 
 
 @given(st.integers(1, 40), st.integers(1, 7), st.integers(1, 4), st.integers(0, 3))
@@ -136,3 +137,37 @@ def test_uses_of_a_refused_block_definition_are_not_reported_again(check_text):
         """)
     assert [(d.code, d.line) for d in report.errors] == [("spec.block_name", 4), ("spec.block_name", 5),
                                                            ("spec.block", 6)]
+
+
+def test_mistakes_after_a_shape_error_are_still_reported(check_text):
+    report = check_text("""\
+        name: t
+        input: [1, 8, 8]
+        layers:
+          - {kind: conv, out_channels: 4, kernel_size: 3, in_channels: 3}
+          - {kind: batchnorm, num_features: 5}
+          - {kind: linear, out_features: 10}
+          - relu
+          - {kind: linear, out_features: 5, in_features: 12}
+        """)
+    assert [(d.code, d.line, d.message) for d in report.errors] == [
+        ("shape.conv", 4, "in_channels: expected 1 (the previous layer's output); got 3"),
+        ("shape.batchnorm", 5, "num_features: expected 4 (the input's channels); got 5"),
+        ("shape.linear", 6, "linear expects a flat (features,) input; got (4, 6, 6)"),
+        ("shape.linear", 8, "in_features: expected 10 (the flattened input); got 12"),
+    ]
+
+
+def test_a_shape_left_uncertain_by_an_error_reports_nothing_after_it(check_text):
+    report = check_text("name: t\ninput: [1, 8, 8]\nlayers:\n  - {kind: conv, out_channels: 4, kernel_size: 9}\n"
+                        "  - {kind: linear, out_features: 10}\n")
+    assert [d.code for d in report.errors] == ["shape.conv"]
+
+
+@pytest.mark.parametrize("train, hint", [
+    ("{optimizer: SGD}", "did you mean 'sgd'?"),
+    ("{schedule: {kind: cosin}}", "did you mean 'cosine'?"),
+])
+def test_a_misspelt_choice_gets_did_you_mean(check_text, train, hint):
+    report = check_text(f"name: t\ninput: [1, 8, 8]\nlayers: [relu]\ntrain: {train}\n")
+    assert [d.hint for d in report.errors] == [hint]
