@@ -15,9 +15,11 @@ from netspec.kinds import REGISTRY, LayerKind, LayerSchema
 from netspec.schema import json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-ISSUE_KINDS = {"conv", "maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "global_maxpool", "relu", "leaky_relu", "tanh",
-               "sigmoid", "gelu", "silu", "lrn", "batchnorm", "dropout", "flatten", "linear", "softmax",
-               "log_softmax", "identity", "concat", "add", "mul", "relu6", "hardswish", "hardsigmoid", "mish"}
+ISSUE_KINDS = {"conv", "maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "global_maxpool", "relu",
+               "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "lrn", "batchnorm", "dropout", "flatten", "linear", "softmax",
+               "log_softmax", "identity", "concat", "add", "mul", "relu6", "hardswish", "hardsigmoid", "mish",
+               "stochastic_depth", "layernorm", "groupnorm", "layer_scale", "channel_slice", "channel_shuffle",
+               "upsample", "conv_transpose"}
 
 
 def test_registry_has_every_kind_the_language_promises():

@@ -28,7 +28,24 @@ layers:
   - {kind: conv, out_channels: 1, kernel_size: 1}
   - {kind: sigmoid, name: attention}
   - {kind: mul, inputs: [features, attention]}
-  - global_maxpool
+  - kind: add
+    branches:
+      body: [{kind: conv, out_channels: 8, kernel_size: 3, padding: 1, groups: 8}, {kind: layernorm, eps: 0.000001},
+             {kind: conv, out_channels: 8, kernel_size: 1}, {layer_scale: 0.5}, {stochastic_depth: 0.2}]
+      shortcut: []
+  - kind: concat
+    branches:
+      - [{channel_slice: [0, 4]}]
+      - [{channel_slice: [4, 8]}, {groupnorm: 2}, relu]
+  - {channel_shuffle: 2}
+  - {kind: conv_transpose, out_channels: 6, kernel_size: 3, stride: 2, padding: 1, output_padding: 1}
+  - {kind: upsample, scale_factor: 0.5, mode: bilinear}
+  - {upsample: 2}
+  - {kind: conv, out_channels: 6, kernel_size: 4, stride: 2, padding: 1}
+  - kind: concat
+    branches:
+      - [global_maxpool]
+      - [global_avgpool, layernorm]
   - {linear: 5}
 """
 

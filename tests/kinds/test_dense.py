@@ -68,7 +68,7 @@ def test_errors_are_pinned_and_located(layers, input_shape, spot, message, hint)
     assert error.column == expected_column
 
 
-def test_a_misspelled_required_field_is_one_error_with_did_you_mean():
+def test_misspelled_required_field_is_one_error_with_did_you_mean():
     report = check_layer("{kind: linear, out_feature: 10}", (60,))
     assert [(e.message, e.hint) for e in report.errors] == [("linear: unknown field 'out_feature'",
                                                              "did you mean 'out_features'?")]
