@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from . import adapt
+from . import adapt, mistakes
 from .diagnostics import DiagnosticSink, Mark, NameIndex, nearest
 from .expand_blocks import BlockForms, Form, Scope
 from .ir import INPUT, Graph, Node
@@ -60,6 +60,7 @@ class Expander(BlockForms):
         form = self.classify(node, path, scope)
         if form is None:
             return self.unknown(x, path, node.mark)
+        form = Form(form.kind, mistakes.rejoin_split_expression(form.fields, self.sink, path))
         if adapt.CONDITION in form.fields.items:
             keep = adapt.condition(form.fields, self.expression_scope(scope, self.input_of(form, x, scope)),
                                    self.sink, path)
@@ -146,6 +147,12 @@ class Expander(BlockForms):
     def known_kind(self, kind: str, mark: Mark, path: str, via: str | None = None) -> bool:
         if kind in REGISTRY:
             return True
+        if kind in self.spec.refused_blocks:
+            return False  # its definition's error says why
+        merged = mistakes.merged_list_items(kind, mark, self.spec.source) if via is None else None
+        if merged:
+            self.sink.error("yaml.indentation", merged[0], merged[2], path, merged[1])
+            return False
         guess = nearest(kind, self.kind_names)
         where = f" (the value of parameter '{via}')" if via else ""
         self.sink.error("layer.unknown_kind", f"unknown layer kind '{kind}'{where}", mark, path,
@@ -244,7 +251,11 @@ class Expander(BlockForms):
         try:
             node.out_shape = kind.infer_output_shape(node.layer, node.in_shapes, notes)
         except ShapeError as exc:
-            self.sink.error("shape." + node.kind, exc.message, self.field_mark(form, exc.field), node.path, exc.hint)
+            layout = mistakes.channels_last_hint(self.spec.input_shape)
+            hint = f"{layout}; if it is right: {exc.hint}" if layout and exc.hint else layout or exc.hint
+            self.sink.error("shape." + node.kind, exc.message, self.field_mark(form, exc.field), node.path, hint)
+            node.out_shape = mistakes.recovered_shape(kind, node.layer, node.in_shapes)  # to find later mistakes
+            self.jumps[node.index] = self.jumps[node.inputs[0]]
             return
         for message, hint, field_name in notes.warnings:
             self.sink.warning("shape.inexact", message, self.field_mark(form, field_name), node.path, hint)

@@ -74,6 +74,8 @@ class BlockForms:
     def block_call(self, form: Form, x: int, scope: Scope, path: str, prefix: str, stack: tuple) -> int:
         name_node = form.fields.items["block"]
         block = self.spec.blocks.get(name_node.value) if isinstance(name_node, YScalar) else None
+        if block is None and isinstance(name_node, YScalar) and name_node.value in self.spec.refused_blocks:
+            return self.unknown(x, path, form.fields.mark)  # its definition's error says why
         if block is None:
             guess = nearest(str(to_plain(name_node)), self.block_names)
             self.sink.error("block.unknown", f"unknown block '{to_plain(name_node)}'", name_node.mark, path,

@@ -50,6 +50,7 @@ class Spec:
     params: dict[str, int | float] = field(default_factory=dict)
     blocks: dict[str, BlockDef] = field(default_factory=dict)
     defaults: dict[str, YMap] = field(default_factory=dict)  # kind -> fields every layer of that kind starts from
+    refused_blocks: set[str] = field(default_factory=set)  # definitions reported as errors: their uses stay quiet
     train: TrainConfig = field(default_factory=TrainConfig)
     description: str | None = None
     file: str | None = None
@@ -186,8 +187,10 @@ def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec
     _read_root_keys(root, sink)
     name = _string(root, "name", sink, default="network")
     params = _read_params(root.get("params"), sink)
+    refused: set[str] = set()
     spec = Spec(name=name, input_shape=_read_input(root, params, sink), layers=_read_layers(root, sink),
-                params=params, blocks=_read_blocks(root.get("blocks"), params, sink), file=source, source=text,
+                params=params, blocks=_read_blocks(root.get("blocks"), params, sink, refused), file=source, source=text,
+                refused_blocks=refused,
                 description=_string(root, "description", sink, default=None),
                 defaults=read_defaults(root.get("defaults"), sink))
     train = root.get("train")
@@ -287,7 +290,8 @@ def _read_layers(root: YMap, sink: DiagnosticSink) -> YSeq:
     return node
 
 
-def _read_blocks(node: YNode | None, params: dict, sink: DiagnosticSink) -> dict[str, BlockDef]:
+def _read_blocks(node: YNode | None, params: dict, sink: DiagnosticSink, refused: set[str]) -> dict[str, BlockDef]:
+    """The valid block definitions; the names of those refused (and reported) go to `refused`."""
     if node is None:
         return {}
     if not isinstance(node, YMap):
@@ -299,9 +303,11 @@ def _read_blocks(node: YNode | None, params: dict, sink: DiagnosticSink) -> dict
         if name in REGISTRY or name in STRUCTURAL or not NAME.fullmatch(name):
             sink.error("spec.block_name", f"blocks: '{name}' cannot name a block (it is a layer kind or not a name)",
                        at, hint="choose another name, e.g. 'my_" + name.strip("-") + "'")
+            refused.add(name)
             continue
         if not isinstance(body, YMap) or not isinstance(body.get("layers"), YSeq):
             sink.error("spec.block", f"blocks.{name}: expected a mapping with `layers:` (and optional `params:`)", at)
+            refused.add(name)
             continue
         for key in body.items:
             if key not in ("params", "layers", "description"):

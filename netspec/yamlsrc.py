@@ -304,7 +304,7 @@ def parse_yaml(text: str, sink: DiagnosticSink, budget: YamlBudget | None = None
         sink.error("yaml.budget", exc.message, exc.mark, hint=BUDGET_HINT)
         return None
     except yaml.MarkedYAMLError as exc:
-        _syntax_error(exc, sink)
+        _syntax_error(exc, sink, text)
         return None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow: located by its position
         sink.error("file.encoding", f"expected printable text; got the control character {exc.character!r}",
@@ -341,11 +341,19 @@ def mark_at(text: str | bytes, offset: int) -> Mark:
     return Mark(text.count(newline, 0, offset) + 1, width + 1)
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, sink: DiagnosticSink) -> None:
-    """PyYAML's problem at its position, with where the unfinished construct began."""
+def _syntax_error(exc: yaml.MarkedYAMLError, sink: DiagnosticSink, text: str) -> None:
+    """PyYAML's problem at its position, with where the unfinished construct began; a misindented line
+    is said as such, with the column that fits."""
+    from .mistakes import indentation_mistake  # it reads located nodes: imported here, after this module
+
     mark = exc.problem_mark or exc.context_mark
     where = Mark(mark.line + 1, mark.column + 1) if mark else None
     problem = exc.problem or exc.context or "invalid YAML"
+    indentation = indentation_mistake(problem, where, text) if where and exc.problem else None
+    if indentation:
+        message, hint, at = indentation
+        sink.error("yaml.indentation", message, at, hint=hint)
+        return
     if exc.context and exc.problem and exc.context_mark and exc.context_mark is not mark:
         problem += (f" ({exc.context}, which starts on line {exc.context_mark.line + 1}, "
                     f"column {exc.context_mark.column + 1})")

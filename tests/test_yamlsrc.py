@@ -198,9 +198,6 @@ def test_nesting_up_to_the_budget_is_read():
     ("layers:\n  - {kind: conv, out_channels: 4\n  - relu\n",
      "invalid YAML: expected ',' or '}', but got '<stream end>' "
      "(while parsing a flow mapping, which starts on line 2, column 5)", 4, 1, None),
-    ("layers:\n  - kind: conv\n   out_channels: 4\n",
-     "invalid YAML: expected <block end>, but found '<block mapping start>' "
-     "(while parsing a block collection, which starts on line 2, column 3)", 3, 4, None),
     ("a: b: c\n", "invalid YAML: mapping values are not allowed here", 1, 5, None),
     ("name: 'abc\n", "invalid YAML: found unexpected end of stream "
                      "(while scanning a quoted scalar, which starts on line 1, column 7)", 2, 1, None),
