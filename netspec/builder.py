@@ -28,14 +28,18 @@ if TYPE_CHECKING:
     from .spec import Spec
 
 
-def build(spec: "Spec | Report | str | Path", *, input_shape: tuple[int, ...] | None = None) -> "nn.Module":
+def build(spec: "Spec | Report | str | Path", *, input_shape: tuple[int, ...] | None = None, overrides=None,
+          scale: str | None = None) -> "nn.Module":
     """Build the `nn.Module` the checker describes; raise SpecError if the spec has errors.
 
-    >>> model = netspec.build("specs/resnet_mini.yaml")
+    `overrides` and `scale` pick a member of the spec's family, as in `netspec.load`.
+
+    >>> model = netspec.build("specs/resnet_mini.yaml", overrides={"num_classes": 100})
     >>> model(torch.zeros(8, 1, 28, 28)).shape
-    torch.Size([8, 10])
+    torch.Size([8, 100])
     """
-    report = spec if isinstance(spec, Report) else check(spec, input_shape=input_shape)
+    report = spec if isinstance(spec, Report) else check(spec, input_shape=input_shape, overrides=overrides,
+                                                         scale=scale)
     report.raise_for_errors()
     return build_graph(report.graph)
 

@@ -137,7 +137,7 @@ def assert_well_formed(report: netspec.Report, text: str | bytes) -> None:
     line_count = (text.decode(errors="replace") if isinstance(text, bytes) else text).count("\n") + 2
     for diagnostic in report.diagnostics:
         assert diagnostic.severity in ("error", "warning") and diagnostic.message.strip()
-        assert (diagnostic.line is None) == (diagnostic.column is None)
+        assert diagnostic.line is not None and diagnostic.column is not None, diagnostic  # every one is located
         if diagnostic.line is not None:
             assert 1 <= diagnostic.line <= line_count and diagnostic.column >= 1
     source = text if isinstance(text, str) else None
