@@ -293,10 +293,19 @@ def _compose(text: str, budget: YamlBudget | None = None) -> yaml.Node | None:
         return _compose_with(_PlainLoader, text, budget)
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_yaml(text: str, sink: DiagnosticSink, budget: YamlBudget | None = None) -> YNode | None:
     """Parse YAML text into a located tree; problems go to `sink`, never raise."""
     budget = budget or YamlBudget()
     if _too_large(len(text) if len(text) > budget.bytes else len(text.encode("utf-8", "replace")), budget, sink):
+        return None
+    surrogate = LONE_SURROGATE.search(text)  # only text given through the API can hold one: a file is decoded
+    if surrogate:
+        sink.error("file.encoding", f"expected text UTF-8 can encode; got the lone surrogate "
+                   f"U+{ord(surrogate.group()):04X}", mark_at(text, surrogate.start()),
+                   hint="decode the file with errors='strict' (or 'replace') before passing its text")
         return None
     try:
         node = _compose(text, budget)
