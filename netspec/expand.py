@@ -15,6 +15,7 @@ from .ir import BLOCK, INPUT, Graph, Node
 from .kinds import REGISTRY, Notes, ShapeError
 from .expr import UNRESOLVED
 from .names import name_problem
+from .plugins import PluginError, kind_from_entry_points
 from .spec import REQUIRED, Spec, evaluate_value
 from .validation import validate_into
 from .yamlsrc import YMap, YNode, YScalar, YSeq, to_plain
@@ -157,6 +158,12 @@ class Expander:
     def known_kind(self, kind: str, mark: Mark, path: str) -> bool:
         if kind in REGISTRY:
             return True
+        try:
+            if kind_from_entry_points(kind):  # read only now: a spec of built-in kinds never scans them
+                return True
+        except PluginError as exc:
+            self.sink.error("plugin.load", exc.message, mark, path, exc.hint)
+            return False
         choices = set(REGISTRY) | set(self.spec.blocks) | set(NAMED_FORMS)
         guess = nearest(kind, choices)
         self.sink.error("layer.unknown_kind", f"unknown layer kind '{kind}'", mark, path,

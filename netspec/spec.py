@@ -14,11 +14,12 @@ from typing import Any
 from .diagnostics import DiagnosticSink, Mark, SpecError, nearest
 from .expr import UNRESOLVED, ExprError, evaluate
 from .kinds import REGISTRY
+from .plugins import read_plugins
 from .train_config import TrainConfig
 from .validation import validate_into
 from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
 
-TOP_LEVEL_KEYS = ("name", "description", "input", "params", "blocks", "layers", "train")
+TOP_LEVEL_KEYS = ("name", "description", "input", "params", "blocks", "layers", "train", "plugins")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REQUIRED = object()  # marks a block parameter without default
 STRUCTURAL = ("repeat", "block")  # forms handled by the expander, not by the kind registry
@@ -45,6 +46,7 @@ class Spec:
     description: str | None = None
     file: str | None = None
     source: str = ""
+    plugins: tuple[str, ...] = ()  # modules whose kinds the spec uses (see netspec.plugins)
 
 
 def load(source: str, *, text: str | None = None) -> Spec:
@@ -84,9 +86,10 @@ def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec
             guess = nearest(key, TOP_LEVEL_KEYS)
             sink.error("spec.unknown_key", f"unknown top-level key '{key}'", root.key_mark(key),
                        hint=f"did you mean '{guess}'?" if guess else f"top-level keys: {', '.join(TOP_LEVEL_KEYS)}")
+    plugins = read_plugins(root.get("plugins"), sink, source)  # first: blocks and layers may use their kinds
     name = _string(root, "name", sink, default="network")
     params = _read_params(root.get("params"), sink)
-    spec = Spec(name=name, input_shape=_read_input(root, params, sink), layers=_read_layers(root, sink),
+    spec = Spec(plugins=plugins, name=name, input_shape=_read_input(root, params, sink), layers=_read_layers(root, sink),
                 params=params, blocks=_read_blocks(root.get("blocks"), params, sink), file=source, source=text,
                 description=_string(root, "description", sink, default=None))
     train = root.get("train")

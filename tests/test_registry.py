@@ -134,3 +134,10 @@ def test_check_works_when_torch_cannot_be_imported():
         "print(result.exit_code)\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_built_in_kinds_pass_the_checks_a_plugin_kind_must_pass(name):
+    from netspec.plugins import kind_problem
+
+    assert kind_problem(REGISTRY[name]) is None
