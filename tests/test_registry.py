@@ -141,3 +141,11 @@ def test_built_in_kinds_pass_the_checks_a_plugin_kind_must_pass(name):
     from netspec.plugins import kind_problem
 
     assert kind_problem(REGISTRY[name]) is None
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_field_of_every_kind_is_described_in_the_json_schema(name):
+    properties = json_schema()["$defs"][f"layer_{name}"]["properties"]
+    for field, definition in properties.items():
+        options = [definition, *definition.get("anyOf", [])]
+        assert any("description" in option for option in options), f"{name}.{field}"
