@@ -116,6 +116,8 @@ def test_checking_a_spec_never_imports_torch():
         "from netspec.cli import cli\n"
         "report = netspec.check('specs/googlenet_mini.yaml')\n"
         "assert report.ok and report.params > 0, report.diagnostics\n"
+        "modern = netspec.check('tests/data/modern_kinds.yaml')\n"
+        "assert modern.ok and modern.params > 0, modern.diagnostics\n"
         "bad = netspec.check('no/such/file.yaml')\n"
         "assert not bad.ok\n"
         "netspec.json_schema()\n"
