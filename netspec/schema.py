@@ -24,6 +24,8 @@ EXPRESSION = {"type": "string", "description": "an expression over params, e.g. 
 # Where a word is also a value (padding: same), a lone word is taken as a misspelt value, not a param name.
 WORDLESS_EXPRESSION = {"type": "string", "pattern": "[^A-Za-z_]",
                        "description": "an expression over params, e.g. 'k // 2' (a lone param name: write '(name)')"}
+CONDITION = {"anyOf": [{"type": "boolean"}, {"type": "string"}],
+             "description": "Keep this entry only where the condition holds, e.g. 'stride > 1 or in_channels != out'."}
 BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
 
 
@@ -31,6 +33,7 @@ def json_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     for name, kind in REGISTRY.items():
         properties, required = _fields(kind.schema, defs, LAYER_FIELDS)
+        properties["if"] = CONDITION
         kind_property = {"const": name, "description": kind.summary}
         defs[f"layer_{name}"] = _object(name, kind.summary, {"kind": kind_property, **properties}, ["kind", *required])
         defs[f"fields_{name}"] = _object(name, kind.summary, properties, required)
@@ -55,8 +58,10 @@ def json_schema() -> dict[str, Any]:
             "input": {"type": "array", "minItems": 1, "maxItems": 3,
                       "description": "The input shape per sample: [channels, height, width], or [features].",
                       "items": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION]}},
-            "params": {"type": "object", "description": "Network-level numbers any field may use by name.",
-                       "additionalProperties": {"anyOf": [{"type": "number"}, EXPRESSION]}},
+            "params": {"type": "object", "description": "Network-level numbers (or true/false switches) any field "
+                                                        "may use by name.",
+                       "additionalProperties": {"anyOf": [{"type": "number"}, {"type": "boolean"}, EXPRESSION]}},
+            "defaults": _defaults(defs),
             "blocks": {"type": "object", "description": "Reusable, parameterised layer lists.",
                        "additionalProperties": {
                            "type": "object", "required": ["layers"], "additionalProperties": False,
@@ -73,6 +78,18 @@ def json_schema() -> dict[str, Any]:
         },
         "$defs": defs,
     }
+
+
+def _defaults(defs: dict[str, Any]) -> dict[str, Any]:
+    """`defaults:`: per kind, any of its fields but those that say what a layer is."""
+    from .spec_defaults import NOT_DEFAULTABLE
+
+    kinds = {name: _object(name, f"fields every {name} layer starts from", {
+        key: value for key, value in defs[f"fields_{name}"]["properties"].items() if key not in NOT_DEFAULTABLE}, [])
+        for name in REGISTRY}
+    return {"type": "object", "additionalProperties": False, "properties": kinds,
+            "description": "Fields per layer kind that every layer of the kind starts from (a layer's own win), "
+                           "e.g. {batchnorm: {eps: 0.001}}."}
 
 
 def _fields(model, defs: dict[str, Any], glossary: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
@@ -131,17 +148,24 @@ def _layer_forms() -> dict[str, Any]:
                      "properties": {"block": {"type": "string", "description": "The block's name under `blocks:`."},
                                     "name": {"type": "string", "description": "Name of this instance."},
                                     "from": {"type": "string", "description": "Take input from this named layer."},
-                                    "trainable": {"type": "boolean", "description": "False freezes the block."}},
+                                    "trainable": {"type": "boolean", "description": "False freezes the block."},
+                                    "if": CONDITION},
                      "additionalProperties": {"anyOf": [{"type": "number"}, {"type": "boolean"}, EXPRESSION]}},
         "Repeat": {"type": "object", "required": ["repeat", "layers"], "additionalProperties": False,
-                   "description": "repeat a list of layers N times",
-                   "properties": {"repeat": {"anyOf": [{"type": "integer", "minimum": 1}, EXPRESSION],
-                                             "description": "How many copies."},
+                   "description": "repeat a list of layers N times (0: the identity)",
+                   "properties": {"repeat": {"anyOf": [{"type": "integer", "minimum": 0}, EXPRESSION],
+                                             "description": "How many copies (0: none, the input passes through)."},
+                                  "index": {"type": "string", "description": "Names the copy number (0, 1, ...) "
+                                                                             "in the copies' expressions."},
+                                  "if": CONDITION,
                                   "name": {"type": "string", "description": "Name of the repeat (its copies are "
                                                                             "name.0, name.1, ...)."},
                                   "layers": {"$ref": "#/$defs/Layers"}}},
         "Layers": {"type": "array", "items": {"$ref": "#/$defs/Layer"}},
-        "Branch": {"anyOf": [{"$ref": "#/$defs/Layers"}, {"$ref": "#/$defs/Layer"}]},
+        "Branch": {"anyOf": [{"$ref": "#/$defs/Layers"}, {"$ref": "#/$defs/Layer"}, {
+            "type": "object", "required": ["if", "layers"], "additionalProperties": False,
+            "description": "a branch kept only where its condition holds (dropped from the merge elsewhere)",
+            "properties": {"if": CONDITION, "layers": {"$ref": "#/$defs/Layers"}}}]},
     }
 
 

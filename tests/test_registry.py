@@ -66,13 +66,13 @@ def test_json_schema_layer_definitions_match_the_registry_exactly():
     assert set(layer_defs) == set(REGISTRY)
     for name, definition in layer_defs.items():
         schema = REGISTRY[name].schema
-        assert set(definition["properties"]) == _field_names(schema), name
+        assert set(definition["properties"]) == _field_names(schema) | {"if"}, name  # `if:` is the expander's
         assert definition["properties"]["kind"] == {"const": name, "description": REGISTRY[name].summary}
         required = {field.alias or key for key, field in schema.model_fields.items() if field.is_required()}
         assert set(definition["required"]) == required | {"kind"}, name
         assert definition["additionalProperties"] is False
         assert definition["description"] == REGISTRY[name].summary
-        assert set(defs[f"fields_{name}"]["properties"]) == _field_names(schema) - {"kind"}, name
+        assert set(defs[f"fields_{name}"]["properties"]) == _field_names(schema) - {"kind"} | {"if"}, name
     kind_layer = defs["KindLayer"]
     assert kind_layer["properties"]["kind"]["enum"] == list(REGISTRY)
     assert [rule["then"]["$ref"] for rule in kind_layer["allOf"]] == [f"#/$defs/layer_{name}" for name in REGISTRY]

@@ -63,7 +63,7 @@ def dot_source(graph: Graph, *, depth: int | None = None, rankdir: str = "TB") -
              'fontname="Helvetica", fontsize=11];',
              '  edge [fontname="Helvetica", fontsize=9, color="#555555"];']
     lines += _dot_cluster_body(view.root, "  ", itertools.count(1))
-    lines.append(f'  {OUTPUT_ID} [label={_dot_quote("output " + _shape(graph.output_shape))}, shape=oval, '
+    lines.append(f'  {OUTPUT_ID} [label={_dot_quote("output " + shape_text(graph.output_shape))}, shape=oval, '
                  f'fillcolor="#f3f3f3"];')
     branch_starts = {_id(node) for node in graph.nodes if ".branches." in node.path and node.path.endswith("[0]")}
     for tail, head, label in view.edges:
@@ -78,7 +78,7 @@ def mermaid_source(graph: Graph, *, depth: int | None = None, rankdir: str = "TB
     view = layout_view(graph, depth, rankdir)
     lines = [f"flowchart {rankdir}"]
     lines += _mermaid_cluster_body(view.root, "  ", itertools.count(1))
-    lines.append(f'  {OUTPUT_ID}(["output {_shape(graph.output_shape)}"])')
+    lines.append(f'  {OUTPUT_ID}(["output {shape_text(graph.output_shape)}"])')
     lines += [f'  {tail} -->|"{label}"| {head}' if label else f"  {tail} --- {head}" for tail, head, label in view.edges]
     return "\n".join(lines) + "\n"
 
@@ -95,12 +95,12 @@ def layout_view(graph: Graph, depth: int | None = None, rankdir: str = "TB") -> 
     edges: list[tuple[str, str, str]] = []
     for node in sorted(_drawn(graph), key=lambda node: node.index):
         for index in node.inputs:
-            source = _value(graph, index)
-            edge = (shown[source.index], shown[node.index], _shape(source.out_shape))
+            source = value_node(graph, index)
+            edge = (shown[source.index], shown[node.index], shape_text(source.out_shape))
             if edge[0] != edge[1] and edge not in edges:  # a folded block takes its input once
                 edges.append(edge)
-    last = _value(graph, graph.output)
-    edges.append((shown[last.index], OUTPUT_ID, _shape(last.out_shape)))
+    last = value_node(graph, graph.output)
+    edges.append((shown[last.index], OUTPUT_ID, shape_text(last.out_shape)))
     return View(graph, root, _through_entries(root, edges, shown), rankdir)
 
 
@@ -162,7 +162,7 @@ def _drawn(graph: Graph) -> list[Node]:
     return [node for node in graph.nodes if node.kind != BLOCK]
 
 
-def _value(graph: Graph, index: int) -> Node:
+def value_node(graph: Graph, index: int) -> Node:
     node = graph.nodes[index]
     while node.kind == BLOCK:
         node = graph.nodes[node.inputs[0]]
@@ -190,7 +190,7 @@ def _id(node: Node) -> str:
 
 def node_label(node: Node) -> str:
     if node.kind == INPUT:
-        return f"input {_shape(node.out_shape)}"
+        return f"input {shape_text(node.out_shape)}"
     if node.kind in MERGE_SYMBOLS:
         return MERGE_SYMBOLS[node.kind]
     title = f"{_name(node)}: {node.kind}" if _name(node) else node.kind
@@ -225,7 +225,7 @@ def _details(node: Node) -> str:
     return ", ".join(parts)
 
 
-def _shape(shape) -> str:
+def shape_text(shape) -> str:
     return "×".join(map(str, shape)) if shape else "?"
 
 
@@ -267,8 +267,8 @@ def _folded_text(cluster: Cluster) -> str:
     members = cluster.members()
     params = sum(node.params for node in members)
     first = min(members, key=lambda node: node.index)
-    return (f"{cluster.title}\n{_shape(first.in_shapes[0] if first.in_shapes else None)} → "
-            f"{_shape(cluster.block.out_shape)}\n{len(members)} layers, {params:,} params")
+    return (f"{cluster.title}\n{shape_text(first.in_shapes[0] if first.in_shapes else None)} → "
+            f"{shape_text(cluster.block.out_shape)}\n{len(members)} layers, {params:,} params")
 
 
 # -- Mermaid ---------------------------------------------------------------
