@@ -96,7 +96,8 @@ def _import(name: str, search: Path | None):
         raise PluginError(f"plugin '{name}': import failed ({type(exc).__name__}: {_first_line(exc)})",
                           _fix_hint(name)) from None
     finally:
-        del sys.path[:len(path)]
+        for entry in path:  # by value: the plugin's own import may have put paths in front of it
+            sys.path.remove(entry)
 
 
 def register(kind, module_name: str) -> str:
