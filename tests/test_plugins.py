@@ -205,3 +205,7 @@ def test_a_missing_or_broken_plugin_is_an_error_at_its_line(plugin_source, messa
 def test_plugins_must_be_a_list_of_names(tmp_path):
     (error,) = check_text("name: p\ninput: [4]\nplugins: my_kinds\nlayers: [relu]\n", tmp_path).errors
     assert (error.message, error.line) == ("plugins: expected a list of module names; got 'my_kinds'", 3)
+
+
+def test_the_json_schema_takes_plugins():
+    assert netspec.json_schema()["properties"]["plugins"]["items"] == {"type": "string"}
