@@ -109,7 +109,8 @@ def test_an_installed_plugin_is_checked_without_torch_and_entry_points_are_read_
                                          "shape": [4, 8, 8], "params": 2 * 4, "torch": []}
 
 
-def test_an_installed_plugin_builds_trains_a_step_and_exports(installed):
+@pytest.mark.slow  # a subprocess that imports torch and exports to ONNX
+def test_an_installed_plugin_builds_and_exports_to_torchscript_python_and_onnx(installed):
     result = run_python("""
         import importlib.util, torch, netspec
         model = netspec.build('affine.yaml').eval()
