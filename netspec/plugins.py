@@ -26,7 +26,6 @@ from .kinds import REGISTRY, Cost, LayerKind, LayerSchema, ShapeError
 from .names import name_problem
 
 ENTRY_POINT_GROUP = "netspec.kinds"
-BUILTIN_KINDS = frozenset(REGISTRY)
 ORIGINS: dict[str, str] = {}  # plugin kind -> the module that defined it
 
 
