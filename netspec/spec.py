@@ -18,6 +18,7 @@ from .expr import UNRESOLVED, ExprError, evaluate
 from .imports import Library, read_imports, spec_path
 from .kinds import REGISTRY
 from .located import reporting_for
+from .plugins import read_plugins
 from .train_config import TrainConfig
 from .spec_defaults import read_defaults
 from .validation import validate_into
@@ -25,7 +26,7 @@ from .variants import Variant, apply_variant, split_scale, variant_for
 from .yamlsrc import YamlBudget, YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
 
 TOP_LEVEL_KEYS = ("name", "description", "imports", "input", "params", "scales", "defaults", "blocks", "layers",
-                  "train")
+                  "train", "plugins")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REQUIRED = object()  # marks a block parameter without default
 STRUCTURAL = ("repeat", "block")  # forms handled by the expander, not by the kind registry
@@ -61,6 +62,7 @@ class Spec:
     sources: dict[str, str] = field(default_factory=dict)  # file -> text, for the spec, its imports, its overrides
     document: "Document | None" = field(default=None, repr=False, compare=False)  # to derive other variants
     variant: "Variant | None" = field(default=None, repr=False, compare=False)  # the scale and overrides, located
+    plugins: tuple[str, ...] = ()  # modules whose kinds the spec uses (see netspec.plugins)
 
     def variant_record(self) -> dict:
         """What a checkpoint keeps so that eval, predict, export and --resume rebuild this network."""
@@ -185,6 +187,7 @@ def _read_root_keys(root: YMap, sink: DiagnosticSink) -> None:
 
 def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec:
     _read_root_keys(root, sink)
+    plugins = read_plugins(root.get("plugins"), sink, source)  # first: blocks and layers may use their kinds
     name = _string(root, "name", sink, default="network")
     params = _read_params(root.get("params"), sink)
     refused: set[str] = set()
@@ -192,7 +195,7 @@ def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec
                 params=params, blocks=_read_blocks(root.get("blocks"), params, sink, refused), file=source, source=text,
                 refused_blocks=refused,
                 description=_string(root, "description", sink, default=None),
-                defaults=read_defaults(root.get("defaults"), sink))
+                defaults=read_defaults(root.get("defaults"), sink), plugins=plugins)
     train = root.get("train")
     if train is not None:
         plain = to_plain(train)
