@@ -316,3 +316,10 @@ def test_the_json_schema_knows_the_new_forms():
     batchnorm = schema["properties"]["defaults"]["properties"]["batchnorm"]
     assert {"eps", "momentum"} <= set(batchnorm["properties"]) and batchnorm["required"] == []
     assert not {"kind", "name", "from", "if"} & set(batchnorm["properties"])
+
+
+def test_an_empty_repeats_body_is_still_checked_once(check_text):
+    report = check_text("name: t\ninput: [3, 8, 8]\nlayers:\n  - relu\n"
+                        "  - {repeat: 0, index: i, layers: [{kind: conv, out_channels: 4, kernel_size: 9 + i}]}\n")
+    assert [(d.code, d.line) for d in report.errors] == [("shape.conv", 5)]
+    assert kinds(report) == ["relu"]
