@@ -323,3 +323,18 @@ def test_an_empty_repeats_body_is_still_checked_once(check_text):
                         "  - {repeat: 0, index: i, layers: [{kind: conv, out_channels: 4, kernel_size: 9 + i}]}\n")
     assert [(d.code, d.line) for d in report.errors] == [("shape.conv", 5)]
     assert kinds(report) == ["relu"]
+
+
+@pytest.mark.parametrize("project, shortcut_kinds", [("true", ["conv"]), ("false", [])])
+def test_the_name_of_an_entry_a_false_if_removed_names_its_input(check_text, project, shortcut_kinds):
+    report = check_text(f"""\
+        name: t
+        input: [4, 8, 8]
+        layers:
+          - {{kind: conv, name: body, out_channels: 4, kernel_size: 3, padding: 1}}
+          - {{kind: conv, name: proj, if: {project}, from: input, out_channels: 4, kernel_size: 1}}
+          - {{kind: add, inputs: [body, proj]}}
+        """)
+    assert report.ok, errors(report)
+    assert kinds(report) == ["conv", *shortcut_kinds, "add"]
+    assert report.graph.nodes[-1].inputs[1] == (2 if shortcut_kinds else 0)
