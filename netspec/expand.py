@@ -65,8 +65,12 @@ class Expander(BlockForms):
         if adapt.CONDITION in form.fields.items:
             keep = adapt.condition(form.fields, self.expression_scope(scope, self.input_of(form, x, scope)),
                                    self.sink, path)
-            if keep is not True:  # a false `if` removes the entry: its input passes through
-                return x if keep is False else self.unknown(x, path, node.mark)
+            if keep is not True:  # a false `if` makes the entry the identity on its input (its `from:`, if any)
+                out = self.source_of(form, x, scope, path) if keep is False else self.unknown(x, path, node.mark)
+                name = self.declared_name(form, path)
+                if name:
+                    self.define(scope, name, out, form.fields.key_mark("name"), path)
+                return out
             form = Form(form.kind, adapt.without(form.fields, adapt.CONDITION))
         name = self.declared_name(form, path)
         if form.kind == "block":
@@ -198,6 +202,13 @@ class Expander(BlockForms):
             else:
                 data[key] = evaluate_value(node, params, self.sink, path)
         return data
+
+    def source_of(self, form: Form, x: int, scope: Scope, path: str) -> int:
+        """The node an entry reads: `x`, or its `from:` layer (an unknown stand-in when that name is unknown)."""
+        if "from" not in form.fields.items:
+            return x
+        source = self.resolve(to_plain(form.fields.items["from"]), scope, form, "from", path)
+        return self.unknown(x, path, form.fields.mark) if source is None else source
 
     def input_of(self, form: Form, x: int, scope: Scope) -> tuple | None:
         """The entry's input shape: the previous layer's, or its `from:` layer's (reported later if unknown)."""

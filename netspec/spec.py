@@ -338,14 +338,20 @@ def _block_params(node: YNode | None, block: str, params: dict, sink: Diagnostic
     if isinstance(node, YMap):
         later = set(SHAPE_NAMES) | set(node.items)
 
-        def deferred_names(value) -> set:
+        defaults = {}
+        for key, value in node.items.items():
             text = value.value if isinstance(value, YScalar) and isinstance(value.value, str) else ""
             names = (names_in(text) or set()) - set(params)
-            return names if names <= later else set()  # an unknown name is reported now, used or not
-
-        deferred = {key for key, value in node.items.items() if deferred_names(value)}
-        return {key: value if key in deferred else evaluate_value(value, params, sink, f"blocks.{block}.params.{key}")
-                for key, value in node.items.items()}
+            if names and names <= later:
+                defaults[key] = value  # evaluated at each use
+            elif names & later and names - later:  # an unknown name is reported now, used or not
+                unknown = sorted(names - later)[0]
+                sink.error("spec.expression", f"unknown parameter '{unknown}' in '{text}'", value.mark,
+                           f"blocks.{block}.params.{key}", "parameters come from `params:` or the block's params")
+                defaults[key] = UNRESOLVED
+            else:
+                defaults[key] = evaluate_value(value, params, sink, f"blocks.{block}.params.{key}")
+        return defaults
     sink.error("spec.type", f"blocks.{block}.params: expected a list of names or a mapping of name: default",
                node.mark, hint="e.g. `params: [channels]` or `params: {channels: 16}`")
     return {}

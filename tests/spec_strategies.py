@@ -382,6 +382,8 @@ class Writer:
 
     def repeat(self, x, env, depth, keep, poly):
         body, _ = self.chain(x, env.child(), depth + 1, x[1:], True, self.int(1, 2))
+        if self.int(0, 4) == 0:
+            return Repeat(0, body)  # the identity: nothing of the body is built
         times, y = 1, run(body, x, env.child())
         for _ in range(self.int(0, 2)):
             try:
