@@ -112,8 +112,8 @@ def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None,
     if text is None:
         try:
             path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
-        except FileNotFoundError as error:
-            sink.error("file.unreadable", str(error))
+        except FileNotFoundError as error:  # an unknown zoo:NAME
+            sink.error("file.zoo_unknown", str(error), hint=getattr(error, "hint", None))
             return None
         text = read_source(path, sink, budget)
         if text is None:
@@ -139,7 +139,7 @@ def derive(document: Document, variant: Variant, sink: DiagnosticSink) -> Spec:
                    f"got {got}", root.mark, hint="start the file with `name: my_net`")
         return Spec(name="?", input_shape=(), layers=YSeq([], root.mark), file=source, source=text)
     spec = _read_root(apply_variant(root, variant, sink), sink, source, text)
-    spec.blocks = _with_imported_blocks(document.libraries, spec.blocks, sink)
+    spec.blocks = _with_imported_blocks(document.libraries, spec.blocks, sink, spec.refused_blocks)
     scales = root.get("scales")
     spec.scale, spec.scales = variant.scale, tuple(scales.items) if isinstance(scales, YMap) else ()
     spec.overrides = variant.record()["overrides"]
@@ -148,14 +148,17 @@ def derive(document: Document, variant: Variant, sink: DiagnosticSink) -> Spec:
     return spec
 
 
-def _with_imported_blocks(libraries: list[Library], own: dict[str, BlockDef], sink: DiagnosticSink) -> dict:
-    """The spec's blocks and its imports' blocks; one name defined in two places is an error naming both."""
+def _with_imported_blocks(libraries: list[Library], own: dict[str, BlockDef], sink: DiagnosticSink,
+                          refused: set[str]) -> dict:
+    """The spec's blocks and its imports' blocks; one name defined in two places is an error naming both.
+
+    The names of refused (and reported) definitions, imported ones too, go to `refused`."""
     blocks: dict[str, BlockDef] = {}
     for library in libraries:
         with reporting_for(sink, library.file):
             _read_root_keys(library.root, sink)
             params = _read_params(library.root.get("params"), sink)
-            defined = _read_blocks(library.root.get("blocks"), params, sink)
+            defined = _read_blocks(library.root.get("blocks"), params, sink, refused)
         for block in defined.values():
             _add_block(blocks, block, sink, replace=False)
     for block in own.values():
