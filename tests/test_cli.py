@@ -183,7 +183,8 @@ def test_schema_prints_valid_json_schema():
     schema = json.loads(result.stdout)
     assert schema == netspec.json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert set(schema["required"]) == {"name", "input", "layers"}
+    network, blocks_file = schema["anyOf"]  # a network, or a file of blocks for another spec's `imports:`
+    assert set(network["required"]) == {"name", "input", "layers"} and blocks_file["required"] == ["blocks"]
 
 
 def test_help_teaches_by_example():
