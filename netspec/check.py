@@ -27,7 +27,7 @@ from .expand import Limits, expand
 from .ir import Graph
 from .spec import Spec, derive, read_spec, sink_for
 from .variants import blame_overrides, reconcile, split_scale, variant_for
-from .yamlsrc import YMap
+from .yamlsrc import YamlBudget, YMap
 
 BYTES_PER_ELEMENT = 4  # float32
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
@@ -77,6 +77,28 @@ class Report:
         weights = self.params * BYTES_PER_ELEMENT * (1 + 1 + state)  # weights, gradients, state
         return weights + self.activation_bytes * batch
 
+    def __str__(self) -> str:
+        """The per-layer table (what `netspec check` prints), then any diagnostics."""
+        from .diagnostics import render_text
+        from .table import render_table
+
+        parts = [render_table(self)] if self.graph is not None and self.ok else []
+        if self.diagnostics:
+            parts.append(render_text(self.diagnostics, self.spec.source if self.spec else None))
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        """The table in a notebook (Jupyter calls this to show a Report)."""
+        import html
+
+        from .diagnostics import render_text
+        from .table import render_html
+
+        table = render_html(self) if self.graph is not None and self.ok else ""
+        if not self.diagnostics:
+            return table
+        return table + f"<pre>{html.escape(render_text(self.diagnostics, self.spec.source if self.spec else None))}</pre>"
+
     def raise_for_errors(self) -> "Report":
         if not self.ok:
             raise SpecError(self.diagnostics, self.sources)
@@ -118,12 +140,14 @@ def _row(node) -> dict:
 
 
 def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None, batch_size: int = 1,
-          limits: Limits | None = None, overrides=None, scale: str | None = None) -> Report:
+          limits: Limits | None = None, overrides=None, scale: str | None = None,
+          text: str | None = None) -> Report:
     """Check a spec statically (no torch): shapes, costs and every problem found.
 
     `spec` is a path (`net.yaml@s` picks a scale), or a `Spec` from `netspec.load`.
     `overrides` and `scale` are those of `netspec.load` (given with a `Spec`, they replace
-    the ones it was loaded with). Never raises for problems in
+    the ones it was loaded with). With `text`, the path only names that text (an editor's
+    unsaved buffer) and is not read. Never raises for problems in
     the spec: they are in `report.diagnostics` (call `report.raise_for_errors()`).
 
     >>> report = netspec.check("specs/googlenet_mini.yaml")
@@ -137,7 +161,8 @@ def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None
         sink = DiagnosticSink(spec.file)
     else:
         sink = DiagnosticSink(str(spec))
-        spec = read_spec(str(spec), sink, overrides=overrides, scale=scale)
+        spec = read_spec(str(spec), sink, text=text, overrides=overrides, scale=scale,
+                         budget=YamlBudget((limits or Limits()).max_nodes))
         if spec is None:
             return Report(None, None, sink.items, batch_size)
     return check_spec(spec, sink, input_shape, batch_size, limits)
@@ -173,17 +198,20 @@ def _enforce_budgets(report: Report, sink: DiagnosticSink, limits: Limits) -> No
     if report.params > limits.max_params and biggest is not None:
         sink.error("budget.params", f"expected at most {limits.max_params:,} parameters; got {report.params:,} "
                    f"({biggest.path} alone has {biggest.params:,})", biggest.mark, biggest.path,
-                   "shrink the layer (fewer channels, or pool before flatten), or raise --max-params")
+                   "shrink the layer (fewer channels, or pool before flatten), or raise --max-params "
+                   "(Limits.max_params)")
     if limits.max_macs is not None and report.macs > limits.max_macs:
         costliest = max(graph.layers, key=lambda node: node.macs)
         sink.error("budget.macs", f"expected at most {limits.max_macs:,} MACs per sample; got {report.macs:,} "
                    f"({costliest.path} alone has {costliest.macs:,})", costliest.mark, costliest.path,
-                   "narrow or downsample earlier, or raise --max-macs")
+                   "narrow or downsample earlier, or raise --max-macs (Limits.max_macs)")
     memory = report.training_memory_bytes()
     if memory > limits.max_memory_bytes:
+        widest = max(graph.layers, key=lambda node: node.activation_elements)
         sink.error("budget.memory", f"expected training memory at most {limits.max_memory_bytes / 2**30:.1f} GiB; "
-                   f"the estimate at batch {report.batch_size} is {memory / 2**30:.1f} GiB",
-                   hint="lower --batch, or raise --max-memory")
+                   f"the estimate at batch {report.batch_size} is {memory / 2**30:.1f} GiB "
+                   f"({widest.path} alone outputs {widest.activation_elements:,} values per image)",
+                   widest.mark, widest.path, "lower --batch, or raise --max-memory (Limits.max_memory_bytes)")
 
 
 def check_as_trained(spec: Spec | str | Path, recorded: dict | None, checkpoint: str | Path, *, overrides=None,

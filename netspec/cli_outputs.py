@@ -19,7 +19,7 @@ from .exporters.errors import ExportError
 
 EXIT_STATUS = """
 \b
-Exit status: 0 written, 1 errors in the spec, checkpoint or output path, 2 usage errors."""
+Exit status: 0 written, 1 errors in the spec, checkpoint or output path, 2 usage errors, 4 out of memory."""
 
 
 def _run(action, *args, **kwargs) -> Path:
@@ -32,6 +32,14 @@ def _run(action, *args, **kwargs) -> Path:
         click.echo(f"{args[0]}: {count} error{'s' * (count != 1)}; nothing written", err=True)
     except ExportError as error:
         click.echo(f"netspec: {error}", err=True)
+    except RuntimeError as error:  # building the network's tensors, as `train` does: 4 when memory runs out
+        from .training.errors import EXIT_OUT_OF_MEMORY, is_out_of_memory
+
+        if not is_out_of_memory(error):
+            raise
+        click.echo(f"netspec: out of memory building the network ({str(error).splitlines()[0][:200]})\n"
+                   "  hint: check its size with `netspec check`; lower --max-params to refuse such specs", err=True)
+        sys.exit(EXIT_OUT_OF_MEMORY)
     sys.exit(1)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -164,8 +165,21 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
     return json.dumps([d.to_dict() for d in diagnostics], indent=2)
 
 
+SMALL_CANDIDATE_SET = 64  # up to this many names, difflib compares the word with each one
+MAX_SUGGESTED_LENGTH = 48  # longer names are not suggested (their index would be quadratic in size)
+MAX_CANDIDATES = 64  # names difflib ranks for one suggestion, however many the index finds
+
+
 def nearest(word: str, candidates) -> str | None:
-    """The closest candidate by edit distance, for 'did you mean' hints."""
+    """The closest candidate by edit distance, for 'did you mean' hints.
+
+    Linear however many names a file holds: a large set is indexed once (NameIndex) and
+    only the names a couple of edits away are ranked.
+    """
+    if isinstance(candidates, NameIndex):
+        candidates = candidates.near(word)
+    elif len(candidates) > SMALL_CANDIDATE_SET:
+        candidates = _index_of(frozenset(candidates)).near(word)
     return _nearest(word, tuple(sorted(candidates)))
 
 
@@ -173,3 +187,61 @@ def nearest(word: str, candidates) -> str | None:
 def _nearest(word: str, candidates: tuple[str, ...]) -> str | None:
     matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+@functools.lru_cache(maxsize=8)
+def _index_of(names: frozenset[str]) -> "NameIndex":
+    return NameIndex.of(names)
+
+
+def _variants(word: str) -> list[str]:
+    """The word and each way of deleting one character from it."""
+    return list(dict.fromkeys([word] + [word[:i] + word[i + 1:] for i in range(len(word))]))
+
+
+class NameIndex:
+    """Names indexed by their one-character deletions (a symmetric-delete index): the names within
+    two edits of a word (an insertion, deletion, substitution or swap each) are found in time that
+    depends on the word's length, not on how many names there are."""
+
+    def __init__(self) -> None:
+        self._by_variant: dict[str, dict[str, None]] = {}  # dicts as ordered sets: deterministic hints
+        self.names: list[str] = []
+
+    @classmethod
+    def of(cls, names) -> "NameIndex":
+        index = cls()
+        for name in sorted(names):
+            index.add(name)
+        return index
+
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
+    def add(self, name: str) -> None:
+        self.names.append(name)
+        if len(name) <= MAX_SUGGESTED_LENGTH:
+            for variant in _variants(name):
+                self._by_variant.setdefault(variant, {})[name] = None
+
+    def sync(self, names: dict) -> "NameIndex":
+        """Index the names added to `names` (a dict that only grows) since the last call."""
+        new = len(names) - self.count
+        if new > 0:
+            for name in reversed(list(itertools.islice(reversed(names), new))):
+                self.add(name)
+        return self
+
+    def near(self, word: str) -> list[str]:
+        """The names worth ranking for `word`: all of a small set, else those a couple of edits away."""
+        if self.count <= SMALL_CANDIDATE_SET:
+            return self.names
+        found: dict[str, None] = {}
+        if len(word) <= MAX_SUGGESTED_LENGTH:
+            for variant in _variants(word):
+                for name in self._by_variant.get(variant, ()):
+                    found[name] = None
+                    if len(found) >= MAX_CANDIDATES:
+                        return list(found)
+        return list(found)

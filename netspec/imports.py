@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .diagnostics import DiagnosticSink, Mark
 from .located import count_nodes, relocated, reporting_for
-from .yamlsrc import MAX_BYTES, MAX_NODES, YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
+from .yamlsrc import YamlBudget, YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
 
 ZOO_PREFIX = "zoo:"
 EXAMPLE = "e.g. `imports: [blocks/residual.yaml, zoo:resnet18]`"
@@ -36,6 +36,7 @@ class _Reading:
     sink: DiagnosticSink
     total_bytes: int
     total_nodes: int
+    budget: YamlBudget = field(default_factory=YamlBudget)
     libraries: list[Library] = field(default_factory=list)
     done: dict[str, Library] = field(default_factory=dict)  # real path -> library
     chain: list[tuple[str, str, Mark | None]] = field(default_factory=list)  # (real path, shown name, where imported)
@@ -62,11 +63,12 @@ def zoo_path(name: str) -> str:
         raise FileNotFoundError(f"{error}; {error.hint.strip()}") from None
 
 
-def read_imports(root: YMap, file: str, text: str, sink: DiagnosticSink) -> list[Library]:
+def read_imports(root: YMap, file: str, text: str, sink: DiagnosticSink,
+                 budget: YamlBudget | None = None) -> list[Library]:
     """Every file `root` imports, directly or through other imports, each once, in first-use order."""
     if root.get("imports") is None:
         return []
-    reading = _Reading(sink, len(text.encode()), count_nodes(root))
+    reading = _Reading(sink, len(text.encode()), count_nodes(root), budget or YamlBudget())
     reading.chain.append((os.path.realpath(file), file, None))
     _read_entries(root, file, reading)
     return reading.libraries
@@ -107,8 +109,8 @@ def _read_one(name: str, at: Mark, importer: str, reading: _Reading) -> None:
                    hint="paths are relative to the importing file")
         return
     with reporting_for(sink, path):
-        text = read_source(path, sink)
-        tree = parse_yaml(text, sink) if text is not None else None
+        text = read_source(path, sink, reading.budget)
+        tree = parse_yaml(text, sink, reading.budget) if text is not None else None
     if tree is None:
         return
     if not _within_budgets(reading, text, tree, path, at):
@@ -136,13 +138,15 @@ def _report_cycle(reading: _Reading, start: int, name: str, path: str, at: Mark)
 def _within_budgets(reading: _Reading, text: str, tree: YNode, path: str, at: Mark) -> bool:
     reading.total_bytes += len(text.encode())
     reading.total_nodes += count_nodes(tree)
-    if reading.total_bytes > MAX_BYTES:
-        reading.sink.error("imports.budget", f"expected the spec and its imports to be at most {MAX_BYTES:,} bytes "
+    if reading.total_bytes > reading.budget.bytes:
+        reading.sink.error("imports.budget", f"expected the spec and its imports to be at most "
+                           f"{reading.budget.bytes:,} bytes "
                            f"together; got {reading.total_bytes:,} with {path}", at,
                            hint="import fewer or smaller files")
         return False
-    if reading.total_nodes > MAX_NODES:
-        reading.sink.error("imports.budget", f"expected the spec and its imports to have at most {MAX_NODES:,} YAML "
+    if reading.total_nodes > reading.budget.nodes:
+        reading.sink.error("imports.budget", f"expected the spec and its imports to have at most "
+                           f"{reading.budget.nodes:,} YAML "
                            f"nodes together; got {reading.total_nodes:,} with {path}", at,
                            hint="import fewer or smaller files")
         return False

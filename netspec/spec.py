@@ -22,7 +22,7 @@ from .train_config import TrainConfig
 from .spec_defaults import read_defaults
 from .validation import validate_into
 from .variants import Variant, apply_variant, split_scale, variant_for
-from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
+from .yamlsrc import YamlBudget, YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
 
 TOP_LEVEL_KEYS = ("name", "description", "imports", "input", "params", "scales", "defaults", "blocks", "layers",
                   "train")
@@ -50,6 +50,7 @@ class Spec:
     params: dict[str, int | float] = field(default_factory=dict)
     blocks: dict[str, BlockDef] = field(default_factory=dict)
     defaults: dict[str, YMap] = field(default_factory=dict)  # kind -> fields every layer of that kind starts from
+    refused_blocks: set[str] = field(default_factory=set)  # definitions reported as errors: their uses stay quiet
     train: TrainConfig = field(default_factory=TrainConfig)
     description: str | None = None
     file: str | None = None
@@ -85,10 +86,10 @@ def load(source: str | Path, *, text: str | None = None, overrides: "Mapping[str
 
 
 def read_spec(source: str, sink: DiagnosticSink, *, text: str | None = None, overrides=None, scale=None,
-              variant: Variant | None = None) -> Spec | None:
+              variant: Variant | None = None, budget: YamlBudget | None = None) -> Spec | None:
     """Like `load`, but report problems into `sink`; returns what could be read."""
     variant = variant or variant_for(sink, source, scale, overrides)
-    document = read_document(split_scale(source)[0] if text is None else source, sink, text=text)
+    document = read_document(split_scale(source)[0] if text is None else source, sink, text=text, budget=budget)
     return None if document is None else derive(document, variant, sink)
 
 
@@ -103,7 +104,8 @@ class Document:
     sink: DiagnosticSink  # what reading found: every variant's report starts with these
 
 
-def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None) -> Document | None:
+def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None,
+                  budget: YamlBudget | None = None) -> Document | None:
     sink.file, path = source, source
     if text is None:
         try:
@@ -111,11 +113,11 @@ def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None)
         except FileNotFoundError as error:
             sink.error("file.unreadable", str(error))
             return None
-        text = read_source(path, sink)
+        text = read_source(path, sink, budget)
         if text is None:
             return None
-    root = parse_yaml(text, sink)
-    libraries = read_imports(root, path, text, sink) if isinstance(root, YMap) else []
+    root = parse_yaml(text, sink, budget)
+    libraries = read_imports(root, path, text, sink, budget) if isinstance(root, YMap) else []
     return Document(source, text, root, libraries, sink.copy())
 
 
@@ -185,8 +187,10 @@ def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec
     _read_root_keys(root, sink)
     name = _string(root, "name", sink, default="network")
     params = _read_params(root.get("params"), sink)
+    refused: set[str] = set()
     spec = Spec(name=name, input_shape=_read_input(root, params, sink), layers=_read_layers(root, sink),
-                params=params, blocks=_read_blocks(root.get("blocks"), params, sink), file=source, source=text,
+                params=params, blocks=_read_blocks(root.get("blocks"), params, sink, refused), file=source, source=text,
+                refused_blocks=refused,
                 description=_string(root, "description", sink, default=None),
                 defaults=read_defaults(root.get("defaults"), sink))
     train = root.get("train")
@@ -286,7 +290,8 @@ def _read_layers(root: YMap, sink: DiagnosticSink) -> YSeq:
     return node
 
 
-def _read_blocks(node: YNode | None, params: dict, sink: DiagnosticSink) -> dict[str, BlockDef]:
+def _read_blocks(node: YNode | None, params: dict, sink: DiagnosticSink, refused: set[str]) -> dict[str, BlockDef]:
+    """The valid block definitions; the names of those refused (and reported) go to `refused`."""
     if node is None:
         return {}
     if not isinstance(node, YMap):
@@ -298,9 +303,11 @@ def _read_blocks(node: YNode | None, params: dict, sink: DiagnosticSink) -> dict
         if name in REGISTRY or name in STRUCTURAL or not NAME.fullmatch(name):
             sink.error("spec.block_name", f"blocks: '{name}' cannot name a block (it is a layer kind or not a name)",
                        at, hint="choose another name, e.g. 'my_" + name.strip("-") + "'")
+            refused.add(name)
             continue
         if not isinstance(body, YMap) or not isinstance(body.get("layers"), YSeq):
             sink.error("spec.block", f"blocks.{name}: expected a mapping with `layers:` (and optional `params:`)", at)
+            refused.add(name)
             continue
         for key in body.items:
             if key not in ("params", "layers", "description"):

@@ -13,8 +13,10 @@ import click
 
 from ..cli_variant import variant_options
 from ..diagnostics import SpecError
+from ..cli_types import MAX_INTEGER, bounded_number, whole_number
 from ..train_config import Schedule, TrainConfig
-from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, TrainError
+from .errors import (EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OUT_OF_MEMORY, EXIT_TERMINATED, TrainError,
+                     is_out_of_memory)
 from .settings import DATASETS, DEVICES
 
 EXIT_CODES = """
@@ -38,6 +40,11 @@ def _reported():
         if not getattr(error, "shown_by_main", False):  # data-parallel: rank 0 prints what every rank refused
             click.echo(f"error: {error}", err=True)
         sys.exit(error.exit_code)
+    except RuntimeError as error:  # eval and predict: their batch did not fit (train says more, see run.py)
+        if not is_out_of_memory(error):
+            raise
+        click.echo(f"error: out of memory ({str(error).splitlines()[0][:200]})\n  hint: lower --batch-size", err=True)
+        sys.exit(EXIT_OUT_OF_MEMORY)
 
 
 dataset_option = click.option("--dataset", type=click.Choice(DATASETS),
@@ -76,10 +83,10 @@ rank 0 alone writes --out; --resume needs the same number of processes.""" + EXI
 @click.argument("spec", type=click.Path(dir_okay=False))
 @dataset_option
 @data_dir_option
-@click.option("--epochs", type=click.IntRange(min=1), help="Passes over the training set.")
-@click.option("--batch-size", type=click.IntRange(min=1),
+@click.option("--epochs", type=whole_number(1), help="Passes over the training set.")
+@click.option("--batch-size", type=whole_number(1),
               help="Images per step on each device: with N processes a step takes N x this many.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate (one-cycle: the peak).")
+@click.option("--lr", type=bounded_number(0, min_open=True), help="Learning rate (one-cycle: the peak).")
 @click.option("--optimizer", type=click.Choice(TrainConfig.model_fields["optimizer"].annotation.__args__),
               help="sgd (momentum, nesterov from the spec), adam or adamw.")
 @click.option("--schedule", type=click.Choice(Schedule.model_fields["kind"].annotation.__args__),
@@ -87,13 +94,14 @@ rank 0 alone writes --out; --resume needs the same number of processes.""" + EXI
 @device_option
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder  [default: runs/<spec name>]")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seeds weights, shuffling and augmentation.")
-@click.option("--limit-train", type=click.IntRange(min=1), help="Train on the first N training images only.")
-@click.option("--limit-test", type=click.IntRange(min=1), help="Evaluate on the first N test images only.")
+@click.option("--seed", default=0, show_default=True, type=whole_number(-MAX_INTEGER),
+              help="Seeds weights, shuffling and augmentation.")
+@click.option("--limit-train", type=whole_number(1), help="Train on the first N training images only.")
+@click.option("--limit-test", type=whole_number(1), help="Evaluate on the first N test images only.")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the network (pays off on GPUs).")
 @download_option
 @click.option("--quiet", is_flag=True, help="No progress output.")
-@click.option("--nproc-per-node", type=click.IntRange(min=1),
+@click.option("--nproc-per-node", type=whole_number(1),
               help="Train data-parallel in N processes on this machine (one per GPU), as torchrun does.")
 @click.option("--sync-batchnorm", is_flag=True,
               help="Data-parallel on GPUs: batchnorm statistics over all processes' batches, not each its own.")
@@ -140,14 +148,14 @@ Examples:
   netspec eval specs/resnet_mini.yaml runs/resnet/checkpoint.pt --json > evaluation.json
   netspec eval examples/resnet_family.yaml runs/w8/checkpoint.pt   # trained with --set width=8: not repeated
 \b
-Exit status: 0 done; 1 bad spec, data or checkpoint; 2 usage error.""")
+Exit status: 0 done; 1 bad spec, data or checkpoint; 2 usage error; 4 out of memory.""")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @dataset_option
 @data_dir_option
 @device_option
-@click.option("--batch-size", default=512, show_default=True, type=click.IntRange(min=1))
-@click.option("--limit-test", type=click.IntRange(min=1), help="Evaluate on the first N test images only.")
+@click.option("--batch-size", default=512, show_default=True, type=whole_number(1))
+@click.option("--limit-test", type=whole_number(1), help="Evaluate on the first N test images only.")
 @download_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @variant_options(recorded_in_checkpoint=True)
@@ -169,11 +177,12 @@ Examples:
   netspec predict specs/lenet_cifar.yaml runs/lenet/checkpoint.pt photos/*.jpg --top 5 --json
 \b
 Images are converted to the network's channels, resized to its input and
-normalised as in training. Exit status: 0 done; 1 bad spec, checkpoint or image.""")
+normalised as in training. Exit status: 0 done; 1 bad spec, checkpoint or image;
+2 usage error; 4 out of memory.""")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--top", "top_k", default=3, show_default=True, type=click.IntRange(min=1), help="Classes per image.")
+@click.option("--top", "top_k", default=3, show_default=True, type=whole_number(1), help="Classes per image.")
 @device_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per image.")
 @variant_options(recorded_in_checkpoint=True)

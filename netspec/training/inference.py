@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -19,6 +20,9 @@ from .metrics import Evaluation
 from .pipeline import Preprocess
 from .run import build_model, check_input_shape
 from .runtime import Runtime, single_process
+
+
+MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; a decompression bomb claims billions
 
 
 @dataclass(frozen=True)
@@ -88,10 +92,16 @@ def _read_image(path: Path, channels: int) -> torch.Tensor:
     """One image file as uint8 [1, C, H, W] with the network's channel count."""
     from PIL import Image, UnidentifiedImageError
 
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)  # MAX_IMAGE_PIXELS bounds it below
     try:
-        with Image.open(path) as image:
+        with Image.open(path) as image:  # reads the header only: the size is known before any pixel is decoded
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise TrainError(f"cannot read image {path}: expected at most {MAX_IMAGE_PIXELS:,} pixels; it has "
+                                 f"{width} x {height} = {width * height:,}",
+                                 "shrink the image first; the network sees it resized to its input anyway")
             pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
-    except (OSError, UnidentifiedImageError) as error:
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as error:
         raise TrainError(f"cannot read image {path}: {error}", "give PNG, JPEG or other files Pillow opens") from None
     if channels not in (1, 3):
         raise TrainError(f"expected a network taking 1 (grey) or 3 (RGB) channels to read images; "

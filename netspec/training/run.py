@@ -15,10 +15,10 @@ from ..check import Report, check, check_as_trained
 from ..spec import Spec
 from .checkpoint import CHECKPOINT_FILE, check_writable, load_checkpoint, load_model_weights, save_checkpoint
 from .data import CLASSES, IMAGE_SHAPES, Dataset, load_dataset
-from .errors import CheckpointError, Diverged, OutOfMemory, TrainError
+from .errors import CheckpointError, Diverged, OutOfMemory, TrainError, is_out_of_memory
 from .loop import EpochState, Schedule, Step, evaluate, make_optimizer
 from .metrics import Evaluation, plot_curves, write_evaluation, write_metrics
-from .pipeline import EpochBatches, Preprocess, channel_stats, stream_seed
+from .pipeline import EpochBatches, Preprocess, channel_stats, steps_per_epoch, stream_seed
 from .progress import Progress
 from .distributed import refuse_other_world_size, start_runtime
 from .runtime import Runtime
@@ -82,8 +82,15 @@ def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
                   f"data from {data.source}")
     try:
         return _Run(report, settings, runtime, data.to(runtime.device), size, progress).go(resumed)
-    except torch.OutOfMemoryError:
+    except RuntimeError as error:  # torch.OutOfMemoryError is one too
+        if not is_out_of_memory(error):
+            raise
         raise _out_of_memory(report, settings, runtime) from None
+    except ValueError as error:
+        if "Expected more than 1 value per channel" not in str(error):
+            raise
+        raise TrainError(f"batchnorm cannot train on a batch of one image ({error})",
+                         "train on at least 2 images (--limit-train) with --batch-size at least 2") from None
 
 
 def check_input_shape(report: Report, dataset: str, resize: int | None) -> tuple[int, int]:
@@ -191,7 +198,9 @@ class _Run:
         torch.manual_seed(stream_seed(settings.seed, -1, -1, runtime.rank))  # but each rank its own dropout masks
         self.optimizer = make_optimizer(self.model, self.config, runtime)
         shard = len(runtime.shard(torch.arange(len(data.train_images))))
-        self.schedule = Schedule(self.optimizer, self.config, -(-shard // self.config.batch_size))
+        self.drop_single = any(node.kind == "batchnorm" for node in report.graph.nodes)
+        self.schedule = Schedule(self.optimizer, self.config,
+                                 steps_per_epoch(shard, self.config.batch_size, self.drop_single))
         stats = (channel_stats(data.train_images) if self.config.normalize
                  else ([0.0] * data.image_shape[0], [1.0] * data.image_shape[0]))
         self.mean, self.std = map(tuple, stats)
@@ -209,7 +218,7 @@ class _Run:
         with _StopOnSignal(self.progress) as stop:
             while epoch < self.config.epochs:
                 batches = EpochBatches(self.data.train_images, self.data.train_labels, self.config.batch_size,
-                                       self.settings.seed, epoch, self.runtime, train_prep)
+                                       self.settings.seed, epoch, self.runtime, train_prep, self.drop_single)
                 self.progress.start_epoch(f"epoch {epoch + 1}/{self.config.epochs}", len(batches),
                                           self.config.batch_size, state.next_step)
                 started = time.perf_counter()

@@ -132,12 +132,12 @@ def test_a_missing_import_is_located_at_its_entry(write_spec):
 
 
 def test_the_byte_budget_counts_the_imports_too(write_spec, monkeypatch):
-    import netspec.imports
+    from netspec.yamlsrc import YamlBudget
 
     blocks_file(write_spec)
     spec = write_spec("name: a\ninput: [1, 8, 8]\nimports: [lib.yaml]\nlayers: [{block: double, channels: 1}]\n")
     main_size = len(Path(spec).read_bytes())
-    monkeypatch.setattr(netspec.imports, "MAX_BYTES", main_size + 10)  # the spec fits, the spec + lib.yaml not
+    monkeypatch.setattr(YamlBudget, "bytes", property(lambda budget: main_size + 10))  # the spec fits, not with lib
     (error,) = netspec.check(spec).errors
     assert error.code == "imports.budget" and error.line == 3
     assert error.message.startswith(f"expected the spec and its imports to be at most {main_size + 10:,} bytes")
