@@ -38,6 +38,7 @@ class BlockDef:
     layers: YSeq
     mark: Mark
     scope: dict[str, Any] = field(default_factory=dict)  # the params of the file defining it, which its layers see
+    defaults: dict | None = None  # `defaults:` of an imported file, which its layers take (None: the spec's)
 
 
 @dataclass
@@ -102,23 +103,22 @@ class Document:
     root: YNode | None
     libraries: list[Library]
     sink: DiagnosticSink  # what reading found: every variant's report starts with these
+    imports_complete: bool = True  # False when an import could not be read: its blocks are missing
 
 
 def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None,
                   budget: YamlBudget | None = None) -> Document | None:
     sink.file, path = source, source
     if text is None:
-        try:
-            path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
-        except FileNotFoundError as error:
-            sink.error("file.unreadable", str(error))
-            return None
-        text = read_source(path, sink, budget)
+        text = read_source(source, sink, budget)  # which reads zoo:NAME too, or says which names there are
         if text is None:
             return None
+        path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
     root = parse_yaml(text, sink, budget)
+    errors_before = sum(d.is_error for d in sink.items)
     libraries = read_imports(root, path, text, sink, budget) if isinstance(root, YMap) else []
-    return Document(source, text, root, libraries, sink.copy())
+    complete = sum(d.is_error for d in sink.items) == errors_before
+    return Document(source, text, root, libraries, sink.copy(), complete)
 
 
 def sink_for(document: Document) -> DiagnosticSink:
@@ -137,7 +137,7 @@ def derive(document: Document, variant: Variant, sink: DiagnosticSink) -> Spec:
                    f"got {got}", root.mark, hint="start the file with `name: my_net`")
         return Spec(name="?", input_shape=(), layers=YSeq([], root.mark), file=source, source=text)
     spec = _read_root(apply_variant(root, variant, sink), sink, source, text)
-    spec.blocks = _with_imported_blocks(document.libraries, spec.blocks, sink)
+    spec.blocks = _with_imported_blocks(document.libraries, spec.blocks, sink, spec.refused_blocks)
     scales = root.get("scales")
     spec.scale, spec.scales = variant.scale, tuple(scales.items) if isinstance(scales, YMap) else ()
     spec.overrides = variant.record()["overrides"]
@@ -146,15 +146,20 @@ def derive(document: Document, variant: Variant, sink: DiagnosticSink) -> Spec:
     return spec
 
 
-def _with_imported_blocks(libraries: list[Library], own: dict[str, BlockDef], sink: DiagnosticSink) -> dict:
-    """The spec's blocks and its imports' blocks; one name defined in two places is an error naming both."""
+def _with_imported_blocks(libraries: list[Library], own: dict[str, BlockDef], sink: DiagnosticSink,
+                          refused: set[str]) -> dict:
+    """The spec's blocks and its imports' blocks; one name defined in two places is an error naming both.
+
+    The names of imported definitions refused (and reported) join `refused`, whose uses stay quiet."""
     blocks: dict[str, BlockDef] = {}
     for library in libraries:
         with reporting_for(sink, library.file):
             _read_root_keys(library.root, sink)
             params = _read_params(library.root.get("params"), sink)
-            defined = _read_blocks(library.root.get("blocks"), params, sink)
+            defined = _read_blocks(library.root.get("blocks"), params, sink, refused)
+            defaults = read_defaults(library.root.get("defaults"), sink)
         for block in defined.values():
+            block.defaults = defaults
             _add_block(blocks, block, sink, replace=False)
     for block in own.values():
         _add_block(blocks, block, sink, replace=True)  # uses then fit what the spec itself says: one error, not two
