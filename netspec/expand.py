@@ -236,7 +236,8 @@ class Expander(BlockForms):
 
     def layer(self, form: Form, x: int, scope: Scope, path: str, prefix: str, seg: str, stack: tuple) -> int:
         kind = REGISTRY[form.kind]
-        form = Form(form.kind, adapt.with_defaults(form.fields, self.spec.defaults.get(form.kind)))
+        defaults = self.spec.defaults if scope.defaults is None else scope.defaults  # an imported block: its file's
+        form = Form(form.kind, adapt.with_defaults(form.fields, defaults.get(form.kind)))
         params = self.expression_scope(scope, self.input_of(form, x, scope))
         data = self.values(form, params, path, skip=("name", "from", "branches", "inputs"))
         data["kind"] = kind.name

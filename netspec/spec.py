@@ -39,6 +39,7 @@ class BlockDef:
     layers: YSeq
     mark: Mark
     scope: dict[str, Any] = field(default_factory=dict)  # the params of the file defining it, which its layers see
+    defaults: dict | None = None  # `defaults:` of an imported file, which its layers take (None: the spec's)
 
 
 @dataclass
@@ -104,23 +105,22 @@ class Document:
     root: YNode | None
     libraries: list[Library]
     sink: DiagnosticSink  # what reading found: every variant's report starts with these
+    imports_complete: bool = True  # False when an import could not be read: its blocks are missing
 
 
 def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None,
                   budget: YamlBudget | None = None) -> Document | None:
     sink.file, path = source, source
     if text is None:
-        try:
-            path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
-        except FileNotFoundError as error:  # an unknown zoo:NAME
-            sink.error("file.zoo_unknown", str(error), hint=getattr(error, "hint", None))
-            return None
-        text = read_source(path, sink, budget)
+        text = read_source(source, sink, budget)  # which reads zoo:NAME too, or says which names there are
         if text is None:
             return None
+        path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
     root = parse_yaml(text, sink, budget)
+    errors_before = sum(d.is_error for d in sink.items)
     libraries = read_imports(root, path, text, sink, budget) if isinstance(root, YMap) else []
-    return Document(source, text, root, libraries, sink.copy())
+    complete = sum(d.is_error for d in sink.items) == errors_before
+    return Document(source, text, root, libraries, sink.copy(), complete)
 
 
 def sink_for(document: Document) -> DiagnosticSink:
@@ -152,14 +152,16 @@ def _with_imported_blocks(libraries: list[Library], own: dict[str, BlockDef], si
                           refused: set[str]) -> dict:
     """The spec's blocks and its imports' blocks; one name defined in two places is an error naming both.
 
-    The names of refused (and reported) definitions, imported ones too, go to `refused`."""
+    The names of imported definitions refused (and reported) join `refused`, whose uses stay quiet."""
     blocks: dict[str, BlockDef] = {}
     for library in libraries:
         with reporting_for(sink, library.file):
             _read_root_keys(library.root, sink)
             params = _read_params(library.root.get("params"), sink)
             defined = _read_blocks(library.root.get("blocks"), params, sink, refused)
+            defaults = read_defaults(library.root.get("defaults"), sink)
         for block in defined.values():
+            block.defaults = defaults
             _add_block(blocks, block, sink, replace=False)
     for block in own.values():
         _add_block(blocks, block, sink, replace=True)  # uses then fit what the spec itself says: one error, not two
