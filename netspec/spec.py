@@ -112,10 +112,14 @@ def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None,
                   budget: YamlBudget | None = None) -> Document | None:
     sink.file, path = source, source
     if text is None:
-        text = read_source(source, sink, budget)  # which reads zoo:NAME too, or says which names there are
+        try:
+            path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
+        except FileNotFoundError as error:  # an unknown zoo:NAME
+            sink.error("file.zoo_unknown", str(error), hint=getattr(error, "hint", None))
+            return None
+        text = read_source(path, sink, budget)
         if text is None:
             return None
-        path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
     root = parse_yaml(text, sink, budget)
     errors_before = sum(d.is_error for d in sink.items)
     libraries = read_imports(root, path, text, sink, budget) if isinstance(root, YMap) else []
