@@ -5,7 +5,8 @@
           BaseModel"` (the libraries a check needs)
   train   a 128-image `netspec train specs/resnet_mini.yaml` (1 epoch, 128 test images) as a process,
           against one process that imports torch and reads the same MNIST files with gzip + numpy
-          (goal: <= 1.5x); the peak resident memory of both is reported
+          (goal: <= 1.5x), and beside it the same floor plus a first torch optimizer (which imports
+          torch._dynamo); the peak resident memory of each is reported
 
 Every candidate runs in a fresh process, in interleaved rounds (A B C, C B A, ...), after one unmeasured
 warm-up run each (which also writes the bytecode caches an installed package has: PYTHONDONTWRITEBYTECODE is
@@ -41,6 +42,9 @@ for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-
     data = gzip.open({folder!r} + "/" + stem + ".gz").read()
     torch.from_numpy(np.frombuffer(data, np.uint8).copy())
 """
+# torch.optim.Optimizer.__init__ imports torch._dynamo (its add_param_group is wrapped by torch._disable_dynamo,
+# whatever foreach/fused/capturable say): a cost every torch training script pays, shown beside the floor
+FIRST_OPTIMIZER = "torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)\n"
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,9 @@ def main() -> None:
     if args.only in (None, "train"):
         mnist = args.data_dir.resolve()
         samples = measure({"netspec train, 128 images": train_command(mnist),
-                           "import torch + read MNIST": [python, "-c", READ_MNIST.format(folder=str(mnist))]},
+                           "import torch + read MNIST": [python, "-c", READ_MNIST.format(folder=str(mnist))],
+                           "the same + a first optimizer": [python, "-c", READ_MNIST.format(folder=str(mnist))
+                                                            + FIRST_OPTIMIZER]},
                           args.rounds,
                           args.checkout.resolve())
         rows += rows_for(samples, "netspec train, 128 images", "import torch + read MNIST", 1.5, None)
