@@ -39,8 +39,10 @@ def _reported():
         sys.exit(error.exit_code)
 
 
-dataset_option = click.option("--dataset", type=click.Choice(DATASETS),
-                              help="mnist, fashion-mnist or cifar10 (found in --data-dir, known places, or downloaded).")
+dataset_option = click.option("--dataset", metavar="NAME|PATH",
+                              help="mnist, fashion-mnist or cifar10 (found in --data-dir, known places, or downloaded); "
+                                   "a folder of class folders (train/, val/, test/ or one folder); or imagefolder "
+                                   "with --data-dir PATH.")
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),
                                help="Folder with the dataset files (MNIST IDX files, gzipped or not; "
                                     "cifar-10-batches-py); downloads go here.")
@@ -57,14 +59,20 @@ Examples:
   netspec train specs/lenet_cifar.yaml --dataset cifar10 --epochs 20 --lr 0.01 --optimizer sgd
   netspec train specs/alexnet_fashion.yaml --dataset fashion-mnist --limit-train 2000 --limit-test 500
   netspec train specs/resnet_mini.yaml --dataset mnist --out runs/resnet --resume   # after Ctrl-C or a crash
+  netspec train specs/resnet_mini.yaml --dataset mnist --out runs/resnet --resume --epochs 5   # 2 more epochs
+  netspec train specs/resnet_mini.yaml --dataset photos/ --early-stopping 3   # photos/train/<class>/*.jpg ...
+  netspec train specs/resnet18.yaml --dataset photos/ --init resnet18-f37072fd.pth --freeze layer4   # fine-tune
   netspec train specs/resnet_mini.yaml --dataset mnist --nproc-per-node 4   # data-parallel, 4 GPUs
   torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint host0:29500 \\
       -m netspec train specs/resnet_mini.yaml --dataset mnist   # on each of 2 nodes
 \b
 Settings come from the spec's `train:` section; the flags above override them.
---out receives checkpoint.pt (after every epoch), metrics.jsonl (one JSON object per
-epoch), curves.png (loss and accuracy) and evaluation.json (per-class accuracy and
-confusion matrix of the final network).
+--out receives checkpoint.pt (after every epoch), best.pt (best validation accuracy),
+metrics.jsonl (one JSON object per epoch), curves.png (loss per step, accuracy),
+tensorboard/ (event files, when tensorboard is installed), evaluation.json and
+confusion.png (the final network on the test split, evaluated once at the end).
+Validation (the plateau schedule, --early-stopping, best.pt) reads the dataset's val
+split, or --val-fraction of the training images held out (fixed by --seed).
 \b
 Data-parallel (under torchrun, or --nproc-per-node N): one process per GPU
 (NCCL; Gloo on the CPU), each on its own shard of every epoch; --batch-size
@@ -89,6 +97,20 @@ rank 0 alone writes --out; --resume needs the same number of processes.""" + EXI
 @click.option("--limit-train", type=click.IntRange(min=1), help="Train on the first N training images only.")
 @click.option("--limit-test", type=click.IntRange(min=1), help="Evaluate on the first N test images only.")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the network (pays off on GPUs).")
+@click.option("--val-fraction", type=float, help="Training images held out for validation when the dataset has "
+              "no val split  [default: 0.1; 0: none]")
+@click.option("--early-stopping", type=click.IntRange(min=1), metavar="N",
+              help="Stop after N epochs without a better validation accuracy.")
+@click.option("--init", "init", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Start from these weights: a netspec checkpoint, a state_dict file, or torchvision's weights "
+                   "(matched by name, else by the spec's structure; a report says what loaded).")
+@click.option("--freeze", metavar="LAYER", help="Freeze every layer up to and including LAYER (see `netspec check`).")
+@click.option("--memory-budget", type=click.IntRange(min=0), metavar="MIB",
+              help="Image folders: decode into memory (and cache) up to this size, else stream  "
+                   "[default: a quarter of the device's memory; 0: always stream]")
+@click.option("--workers", type=click.IntRange(min=0), help="Image folders: decoding processes  [default: up to 8]")
+@click.option("--tensorboard/--no-tensorboard", default=True, show_default=True,
+              help="Write TensorBoard event files to --out/tensorboard (when tensorboard is installed).")
 @download_option
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.option("--nproc-per-node", type=click.IntRange(min=1),
@@ -97,7 +119,8 @@ rank 0 alone writes --out; --resume needs the same number of processes.""" + EXI
               help="Data-parallel on GPUs: batchnorm statistics over all processes' batches, not each its own.")
 @click.pass_context
 def train(context, spec, dataset, data_dir, epochs, batch_size, lr, optimizer, schedule, device, out, resume, seed,
-          limit_train, limit_test, compile_, download, quiet, nproc_per_node, sync_batchnorm):
+          limit_train, limit_test, compile_, val_fraction, early_stopping, init, freeze, memory_budget, workers,
+          tensorboard, download, quiet, nproc_per_node, sync_batchnorm):
     """Train the network SPEC describes on a dataset; checkpoint, log and plot every epoch."""
     if dataset is None:
         raise click.UsageError("Missing option '--dataset' (one of: " + ", ".join(DATASETS) + ").")
@@ -109,13 +132,16 @@ def train(context, spec, dataset, data_dir, epochs, batch_size, lr, optimizer, s
         result = run.train(spec, dataset, data_dir=data_dir, epochs=epochs, batch_size=batch_size, lr=lr,
                            optimizer=optimizer, schedule=schedule, device=device, out=out, resume=resume, seed=seed,
                            limit_train=limit_train, limit_test=limit_test, compile=compile_, download=download,
-                           progress=not quiet, sync_batchnorm=sync_batchnorm)
+                           progress=not quiet, sync_batchnorm=sync_batchnorm, val_fraction=val_fraction,
+                           early_stopping=early_stopping, init=init, freeze=freeze, memory_budget=memory_budget,
+                           workers=workers, tensorboard=tensorboard)
     if result.stopped_by:
         sys.exit(EXIT_INTERRUPTED if result.stopped_by == "SIGINT" else EXIT_TERMINATED)
     if not result.is_main:
         return  # rank 0 speaks for a data-parallel run
-    click.echo(f"test accuracy {result.test_acc:.2%}; wrote {result.out}/"
-               "{checkpoint.pt, metrics.jsonl, curves.png, evaluation.json}")
+    judged = f"{result.evaluation.split} accuracy {result.test_acc:.2%}; " if result.evaluation else ""
+    written = sorted(path.name for path in result.out.iterdir() if not path.name.startswith("."))
+    click.echo(f"{judged}wrote {result.out}/{{{', '.join(written)}}}")
 
 
 def _launch(context: click.Context, nproc_per_node: int) -> None:

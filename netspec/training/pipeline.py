@@ -85,16 +85,33 @@ class EpochBatches:
 
     def from_step(self, start: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         """(step, inputs, labels) from `start` on; step k is the same whichever step the pass started at."""
-        for step in range(start, len(self)):
-            index = self.order[step * self.batch_size:(step + 1) * self.batch_size]
+        indices = [self.order[step * self.batch_size:(step + 1) * self.batch_size] for step in range(start, len(self))]
+        for step, index, pixels in zip(range(start, len(self)), indices, gather(self.images, indices)):
             self.generator.manual_seed(stream_seed(self.seed, self.epoch, step, self.rank))  # each rank its own crops
-            yield step, self.preprocess(self.images[index], self.generator), self.labels[index]
+            yield step, self.preprocess(pixels, self.generator), self.labels[index]
 
 
 def test_batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int,
                  preprocess: Preprocess) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    for start in range(0, len(images), batch_size):
-        yield preprocess(images[start:start + batch_size]), labels[start:start + batch_size]
+    indices = list(torch.arange(len(images), device=labels.device).split(batch_size))
+    for index, pixels in zip(indices, gather(images, indices)):
+        yield preprocess(pixels), labels[index]
+
+
+def gather(images, indices: list[torch.Tensor]) -> Iterator[torch.Tensor]:
+    """The uint8 batch of each index tensor: one gather from a tensor, or decoded by a stream of files
+    (imagedecode.StreamedImages, a few batches ahead in worker processes)."""
+    if isinstance(images, torch.Tensor):
+        return (images[index] for index in indices)
+    return images.batches(indices)
+
+
+def stats_sample(images, most: int = 5000) -> torch.Tensor:
+    """The images channel statistics are computed from: all of a tensor, an even spread of a stream's files."""
+    if isinstance(images, torch.Tensor):
+        return images
+    picked = torch.linspace(0, len(images) - 1, min(most, len(images))).long().unique()
+    return torch.cat(list(images.batches(list(picked.split(256)))))
 
 
 def stream_seed(seed: int, epoch: int, step: int, rank: int = 0) -> int:
