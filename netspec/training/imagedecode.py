@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,9 @@ from typing import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
+
+# torchvision 0.29 deprecates its decoders in favour of torchcodec, which is not a dependency; they still work
+warnings.filterwarnings("ignore", "The image decoding and encoding capabilities of TorchVision", DeprecationWarning)
 
 TORCHVISION_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp"}
 JPEG_SUFFIXES = {".jpg", ".jpeg"}
@@ -47,7 +51,14 @@ def _decode_any(path: Path) -> torch.Tensor:
     from torchvision.io import ImageReadMode, decode_image, read_file
 
     if path.suffix.lower() in TORCHVISION_SUFFIXES:
-        return decode_image(read_file(str(path)), mode=ImageReadMode.UNCHANGED)
+        try:
+            return decode_image(read_file(str(path)), mode=ImageReadMode.UNCHANGED)
+        except RuntimeError:  # Pillow reads more (a JPEG named .png, CMYK) and says more clearly what is wrong
+            pass
+    return _decode_with_pillow(path)
+
+
+def _decode_with_pillow(path: Path) -> torch.Tensor:
     import numpy as np
     from PIL import Image
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from ..check import Report, check
 from ..spec import Spec
 from .checkpoint import load_checkpoint, load_model_weights
-from .data import load_dataset
 from .errors import TrainError
+from .holdout import final_split, with_validation
+from .imagedecode import UnreadableImage, decode_file
+from .imagefolder import open_dataset
 from .loop import evaluate as evaluate_model
 from .metrics import Evaluation
 from .pipeline import Preprocess
 from .run import build_model, check_input_shape
 from .runtime import Runtime, single_process
+from .settings import DEFAULT_VAL_FRACTION, Settings, dataset_and_folder
 
 
 @dataclass(frozen=True)
@@ -34,17 +36,27 @@ def evaluate(spec: Spec | str | Path, checkpoint: str | Path, dataset: str | Non
              limit_test: int | None = None, download: bool = True) -> Evaluation:
     """Test accuracy, per-class accuracy and confusion matrix of a checkpoint on its dataset's test split.
 
+    The dataset and --data-dir default to the run's own (kept in the checkpoint); an image
+    folder without test/ is judged on the run's validation split, chosen again by its seed.
+
     >>> result = netspec.evaluate("specs/resnet_mini.yaml", "runs/resnet/checkpoint.pt",
     ...                           data_dir="../shared/datasets/mnist")
     >>> print(result.render())        # accuracy, per-class table, confusion matrix
     """
     report, model, state, runtime = _load_trained(spec, checkpoint, device)
-    name = dataset or state["settings"]["dataset"]
-    size = check_input_shape(report, name, state["settings"]["config"].get("resize"))
-    data = load_dataset(name, Path(data_dir) if data_dir else None, download).limited(None, limit_test)
-    data = data.to(runtime.device)
+    run = state["settings"]
+    same_data = dataset is None or dataset == run["dataset"]
+    name, folder = dataset_and_folder(dataset or run["dataset"], data_dir or (run.get("data_dir") if same_data else None))
+    size = check_input_shape(report, name, run["config"].get("resize"), folder)
+    settings = Settings(name, report.spec.train, Path("."), data_dir=folder, download=download)
+    data = open_dataset(settings, (report.graph.input_shape[0], *size), runtime.device)
+    if same_data:  # the run's own validation split, in case the final evaluation is on it
+        data = with_validation(data.limited(run.get("limit_train"), None), run.get("val_fraction", DEFAULT_VAL_FRACTION),
+                               run["seed"])
+    split, images, labels = final_split(data.limited(None, limit_test).to(runtime.device))
     preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), size)
-    return evaluate_model(model, data.test_images, data.test_labels, preprocess, batch_size, data.classes, runtime)
+    evaluation = evaluate_model(model, images, labels, preprocess, batch_size, data.classes, runtime)
+    return replace(evaluation, split=split)
 
 
 def predict(spec: Spec | str | Path, checkpoint: str | Path, images: Sequence[str | Path], *, top_k: int = 3,
@@ -60,7 +72,7 @@ def predict(spec: Spec | str | Path, checkpoint: str | Path, images: Sequence[st
     report, model, state, runtime = _load_trained(spec, checkpoint, device)
     channels, height, width = report.graph.input_shape
     preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), (height, width))
-    batch = torch.cat([preprocess(_read_image(Path(path), channels).to(runtime.device)) for path in images])
+    batch = torch.cat([preprocess(_read_image(Path(path), channels, (height, width)).to(runtime.device)) for path in images])
     with torch.inference_mode(), runtime.autocast():
         probabilities = torch.softmax(model.eval()(batch).float(), dim=1).cpu()
     classes = state["classes"]
@@ -78,18 +90,12 @@ def _load_trained(spec, checkpoint, device: str) -> tuple[Report, torch.nn.Modul
     return report, model, state, runtime
 
 
-def _read_image(path: Path, channels: int) -> torch.Tensor:
-    """One image file as uint8 [1, C, H, W] with the network's channel count."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
-    except (OSError, UnidentifiedImageError) as error:
-        raise TrainError(f"cannot read image {path}: {error}", "give PNG, JPEG or other files Pillow opens") from None
+def _read_image(path: Path, channels: int, size: tuple[int, int]) -> torch.Tensor:
+    """One image file as uint8 [1, C, H, W], decoded as training decodes an image folder's files."""
     if channels not in (1, 3):
         raise TrainError(f"expected a network taking 1 (grey) or 3 (RGB) channels to read images; "
                          f"this one takes {channels}")
-    tensor = torch.from_numpy(pixels.copy())
-    tensor = tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1)
-    return tensor[None]
+    try:
+        return decode_file(path, channels, size)[0][None]
+    except UnreadableImage as error:
+        raise TrainError(f"cannot read image {path}: {error}", "give PNG, JPEG or other files Pillow opens") from None

@@ -182,9 +182,9 @@ def test_the_loss_curve_matches_one_process_with_the_same_global_batch(two_ranks
     single = netspec.train(SPEC, "mnist", data_dir=MNIST_SAMPLE, epochs=2, batch_size=PER_RANK_BATCH * RANKS, seed=3,
                            device="cpu", out=tmp_path / "single", progress=False)
     for parallel, alone in zip(history(out), single.history, strict=True):
-        for key in ("train_loss", "test_loss"):
+        for key in ("train_loss", "val_loss"):
             assert parallel[key] == pytest.approx(alone[key], rel=LOSS_RTOL), key
-        for key in ("train_acc", "test_acc"):
+        for key in ("train_acc", "val_acc"):
             assert parallel[key] == pytest.approx(alone[key], abs=ACCURACY_ATOL), key
         assert parallel["lr"] == pytest.approx(alone["lr"], rel=1e-12)  # same steps per epoch
     parallel_weights = torch.load(out / "checkpoint.pt", weights_only=True)["model"]
