@@ -32,6 +32,9 @@ class Schedule(_Section):
 class Augment(_Section):
     random_crop_padding: StrictInt = Field(0, ge=0, description="pad then randomly crop back (0: off)")
     horizontal_flip: StrictBool = False
+    random_resized_crop: Optional[Number] = Field(
+        None, gt=0, le=1, description="crop a random part of this fraction of the area or more (0.08: ImageNet's), "
+                                      "aspect 3/4 to 4/3, scaled back to the input size (None: off)")
 
 
 class TrainConfig(_Section):

@@ -26,9 +26,6 @@ from typing import Iterator, Sequence
 import torch
 import torch.nn.functional as F
 
-# torchvision 0.29 deprecates its decoders in favour of torchcodec, which is not a dependency; they still work
-warnings.filterwarnings("ignore", "The image decoding and encoding capabilities of TorchVision", DeprecationWarning)
-
 TORCHVISION_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp"}
 JPEG_SUFFIXES = {".jpg", ".jpeg"}
 SOURCE_KINDS = {1: "grayscale", 2: "grayscale+alpha", 3: "RGB", 4: "RGBA"}
@@ -47,12 +44,26 @@ def decode_file(path: Path, channels: int, size: tuple[int, int]) -> tuple[torch
     return fit(pixels, channels, size), pixels.shape[0]
 
 
-def _decode_any(path: Path) -> torch.Tensor:
-    from torchvision.io import ImageReadMode, decode_image, read_file
+def _torchvision_io():
+    """torchvision.io, whose decoders 0.29 deprecates (in favour of torchcodec, not a dependency); they still work."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        import torchvision.io
 
+        return torchvision.io
+
+
+def _quietly(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The image decoding and encoding capabilities", DeprecationWarning)
+        return function(*args, **kwargs)
+
+
+def _decode_any(path: Path) -> torch.Tensor:
+    io = _torchvision_io()
     if path.suffix.lower() in TORCHVISION_SUFFIXES:
         try:
-            return decode_image(read_file(str(path)), mode=ImageReadMode.UNCHANGED)
+            return _quietly(io.decode_image, _quietly(io.read_file, str(path)), mode=io.ImageReadMode.UNCHANGED)
         except RuntimeError:  # Pillow reads more (a JPEG named .png, CMYK) and says more clearly what is wrong
             pass
     return _decode_with_pillow(path)
@@ -108,9 +119,7 @@ class _FileDecoder(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         path = self.files[index]
         if self.jpeg_as_bytes and path.suffix.lower() in JPEG_SUFFIXES:
-            from torchvision.io import read_file
-
-            return index, ("jpeg", read_file(str(path))), None
+            return index, ("jpeg", _quietly(_torchvision_io().read_file, str(path))), None
         try:
             pixels, stored = decode_file(path, self.channels, self.size)
         except UnreadableImage as error:
@@ -230,15 +239,14 @@ class StreamedImages:
 @functools.cache
 def _gpu_jpeg_available() -> bool:
     try:
-        from torchvision.io import decode_jpeg, encode_jpeg
-
-        decode_jpeg([encode_jpeg(torch.zeros((1, 8, 8), dtype=torch.uint8))], device="cuda")  # nvjpeg works here
+        io = _torchvision_io()
+        _quietly(io.decode_jpeg, [_quietly(io.encode_jpeg, torch.zeros((1, 8, 8), dtype=torch.uint8))],
+                 device="cuda")  # nvjpeg works here
         return True
     except Exception:  # torchvision built without nvjpeg, or no usable GPU
         return False
 
 
 def _decode_jpegs_on_gpu(data: list[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
-    from torchvision.io import ImageReadMode, decode_jpeg
-
-    return decode_jpeg(data, mode=ImageReadMode.UNCHANGED, device=device)
+    io = _torchvision_io()
+    return _quietly(io.decode_jpeg, data, mode=io.ImageReadMode.UNCHANGED, device=device)

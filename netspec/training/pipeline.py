@@ -45,6 +45,8 @@ class Preprocess:
         x = images.float()
         if generator is not None and self.augment.random_crop_padding:
             x = random_crop(x, self.augment.random_crop_padding, generator)
+        if generator is not None and self.augment.random_resized_crop:
+            x = random_resized_crop(x, self.augment.random_resized_crop, generator)
         if generator is not None and self.augment.horizontal_flip:
             flip = torch.rand(len(x), generator=generator, device=x.device) < 0.5
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
@@ -65,6 +67,23 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> to
     cols = offsets[1, :, None] + torch.arange(width, device=x.device)
     picked = padded[torch.arange(batch, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
     return picked.permute(0, 3, 1, 2)
+
+
+def random_resized_crop(x: torch.Tensor, min_area: float, generator: torch.Generator,
+                        ratios: tuple[float, float] = (3 / 4, 4 / 3)) -> torch.Tensor:
+    """Each image's own random box (area fraction in [min_area, 1], aspect in `ratios`) scaled back to the
+    image's size: torchvision's RandomResizedCrop for a whole batch at once, as one bilinear resampling."""
+    batch, device = len(x), x.device
+    uniform = torch.rand((4, batch), generator=generator, device=device)
+    area = min_area + (1 - min_area) * uniform[0]
+    low, high = torch.tensor(ratios).log().tolist()
+    ratio = torch.exp(low + (high - low) * uniform[1])
+    width, height = (area * ratio).sqrt().clamp(max=1), (area / ratio).sqrt().clamp(max=1)  # fractions of the side
+    centre_x, centre_y = (2 * uniform[2] - 1) * (1 - width), (2 * uniform[3] - 1) * (1 - height)  # box inside
+    theta = torch.zeros((batch, 2, 3), device=device)
+    theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = width, centre_x, height, centre_y
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 class EpochBatches:
