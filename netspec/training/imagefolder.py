@@ -37,6 +37,7 @@ SPLITS = ("train", "val", "test")
 CACHE_VERSION = 1
 DEFAULT_BUDGET_FRACTION = 0.25  # of the device's memory (GPU) or of the machine's (CPU)
 SHOWN_PROBLEMS = 20
+IN_PROCESS_FILES = 2000  # smaller folders are decoded without worker processes (unless --workers says otherwise)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def load_image_folder(root: Path, channels: int, size: tuple[int, int], device: 
         raise TrainError(f"expected a network taking 1 (grey) or 3 (RGB) channels to train on image files; "
                          f"this one takes {channels}", "change the spec's `input` to [1, H, W] or [3, H, W]")
     layout = scan(root)
-    workers = default_workers() if workers is None else workers
+    if workers is None:  # starting worker processes costs more than decoding a few thousand small files
+        workers = default_workers() if len(layout.files) >= IN_PROCESS_FILES else 0
     budget = default_budget(device) if memory_budget is None else memory_budget
     needed = len(layout.files) * channels * size[0] * size[1]
     if needed <= budget:
