@@ -164,13 +164,18 @@ def command_line() -> str:
     return " ".join(shlex.quote(part) for part in [python, script, *sys.argv[1:]])
 
 
-def report(title: str, device, table: str, notes: list[str], record: bool) -> None:
-    """Print the result and, unless told not to, append it to bench/RESULTS.md with its context."""
+def render_report(title: str, device, table: str, notes: list[str]) -> str:
+    """A RESULTS.md section: the title, its context (date, command, device, versions), the table, the notes."""
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"## {title}", "", f"- date: {date}", f"- command: `{command_line()}`",
              f"- device: {describe_device(device)}", f"- versions: {versions()}", "", table, ""]
     lines += [f"- {note}" for note in notes]
-    text = "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def report(title: str, device, table: str, notes: list[str], record: bool) -> None:
+    """Print the result and, unless told not to, append it to bench/RESULTS.md with its context."""
+    text = render_report(title, device, table, notes)
     print("\n" + text)
     if record:
         with RESULTS.open("a", encoding="utf-8") as results:

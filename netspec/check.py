@@ -5,10 +5,11 @@ Pure Python: importing or running this module never imports torch.
 What is counted:
 - params: learnable parameters (weights and biases; batchnorm's affine weight and
   bias, not its running statistics, which are buffers).
-- MACs: multiply-accumulates of one forward pass for one sample, in conv and linear
-  layers only: conv = out_C * out_H * out_W * (in_C / groups) * kH * kW, linear =
-  in_features * out_features. Biases, pooling, normalisation, activations and
-  merges count 0 (they are memory-bound and small next to conv and linear).
+- MACs: multiply-accumulates of one forward pass for one sample, in conv, conv_transpose
+  and linear layers only: conv = out_C * out_H * out_W * (in_C / groups) * kH * kW,
+  conv_transpose = in_C * in_H * in_W * (out_C / groups) * kH * kW (torch.utils.flop_counter's
+  count), linear = in_features * out_features. Biases, pooling, upsampling, normalisation,
+  activations and merges count 0 (they are memory-bound and small next to conv and linear).
 - activation memory: float32 elements of every layer's output, per sample.
 - training memory estimate: float32 weights + gradients + optimizer state
   (SGD with momentum: 1 buffer per weight, Adam/AdamW: 2) + every layer's

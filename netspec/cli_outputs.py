@@ -88,16 +88,25 @@ Examples:
   netspec graph specs/resnet_mini.yaml -o resnet.png
   netspec graph specs/alexnet.yaml -o alexnet.mmd            # Mermaid: paste into a GitHub README
   netspec graph specs/lenet_cifar.yaml -o lenet.dot          # Graphviz source: dot -Tpdf lenet.dot
+  netspec graph specs/resnet_mini.yaml --collapse --rankdir LR -o resnet.svg   # blocks as one box each
+  netspec graph specs/googlenet_mini.yaml -o googlenet.html  # interactive: click a block to fold it
 \b
 Every edge shows the shape flowing along it; block instances are framed.
+.html is one self-contained file (no network needed to open it): pan, zoom,
+click a block to fold or unfold it, click a layer to see its row and YAML line.
 .svg and .png need Graphviz's `dot` (apt install graphviz / brew install graphviz);
-.dot and .mmd need nothing.""" + EXIT_STATUS)
+.html, .dot and .mmd need nothing.""" + EXIT_STATUS)
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(),
               help=f"The picture to write: {', '.join('.' + f for f in GRAPH_FORMATS)}.")
-def graph(spec, output):
+@click.option("--collapse", is_flag=True, help="Fold every block into one box (the same as --depth 0).")
+@click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Show N levels of nested blocks; fold the deeper ones into one box each.")
+@click.option("--rankdir", type=click.Choice(["TB", "LR"]), default="TB", show_default=True,
+              help="Lay the network out top to bottom or left to right.")
+def graph(spec, output, collapse, depth, rankdir):
     """Draw SPEC's network: layers, branches and merges, with the shape on every edge."""
-    _done(_run(draw_graph, spec, output))
+    _done(_run(draw_graph, spec, output, depth=0 if collapse else depth, rankdir=rankdir))
 
 
 @click.command(epilog="""

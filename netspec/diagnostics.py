@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -43,22 +43,33 @@ class Diagnostic:
 class DiagnosticSink:
     """Collects diagnostics for one source file, de-duplicating repeats.
 
-    A block used twice reports a problem in its definition once per distinct
-    message, not once per use.
+    One mistake at one place of the file is reported once, however many times it
+    is expanded: a block used three times, or a `defaults:` entry every layer
+    inherits, gives one diagnostic whose message names the uses (their paths).
     """
 
     file: str | None = None
     items: list[Diagnostic] = field(default_factory=list)
-    _seen: set[Diagnostic] = field(default_factory=set, repr=False)  # O(1) de-duplication for huge inputs
+    # (severity, code, message, line, column) -> (its index in items, the paths it was reported at): O(1) for huge inputs
+    _seen: dict[tuple, tuple[int, list]] = field(default_factory=dict, repr=False)
 
     def add(self, severity: str, code: str, message: str, mark: Mark | None = None,
             path: str | None = None, hint: str | None = None) -> None:
         diag = Diagnostic(severity, code, _clip(message), self.file,
                           mark.line if mark else None, mark.column if mark else None,
                           path, _clip(hint) if hint else hint)
-        if diag not in self._seen:
-            self._seen.add(diag)
+        key = (severity, code, diag.message, diag.line, diag.column)
+        if key not in self._seen:
+            self._seen[key] = (len(self.items), [path])
             self.items.append(diag)
+            return
+        index, paths = self._seen[key]
+        if path in paths or diag.line is None:
+            return
+        paths.append(path)
+        first = self.items[index]
+        self.items[index] = replace(first, message=_clip(f"{diag.message} (in each of {len(paths)} uses: "
+                                                         f"{_listed(paths)})"))
 
     def error(self, code: str, message: str, mark: Mark | None = None,
               path: str | None = None, hint: str | None = None) -> None:
@@ -71,6 +82,11 @@ class DiagnosticSink:
     @property
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.items)
+
+
+def _listed(paths: list, shown: int = 4) -> str:
+    names = ", ".join(map(str, paths[:shown]))
+    return names + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
 def _clip(text: str, limit: int = 500) -> str:

@@ -8,14 +8,16 @@ an earlier error gets an unknown shape instead of a second, confusing error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from . import adapt
 from .diagnostics import DiagnosticSink, Mark, nearest
-from .ir import BLOCK, INPUT, Graph, Node
+from .expand_blocks import BlockForms, Form, Scope
+from .ir import INPUT, Graph, Node
 from .kinds import REGISTRY, Notes, ShapeError
 from .expr import UNRESOLVED
 from .names import name_problem
-from .spec import REQUIRED, Spec, evaluate_value
+from .spec import Spec, evaluate_value
 from .validation import validate_into
 from .yamlsrc import YMap, YNode, YScalar, YSeq, to_plain
 
@@ -32,38 +34,7 @@ class Limits:
     max_memory_bytes: int = 64 * 2**30
 
 
-@dataclass
-class Scope:
-    """Names visible to `from:` and `inputs:`, and the parameters expressions may use."""
-
-    params: dict
-    parent: "Scope | None" = None
-    names: dict[str, tuple[int, Mark | None]] = field(default_factory=dict)
-
-    def lookup(self, name: str) -> int | None:
-        scope = self
-        while scope is not None:
-            if name in scope.names:
-                return scope.names[name][0]
-            scope = scope.parent
-        return None
-
-    def visible(self) -> set[str]:
-        return set(self.names) | (self.parent.visible() if self.parent else set())
-
-    def child(self) -> "Scope":
-        return Scope(self.params, self)
-
-
-@dataclass
-class Form:
-    """One layer entry, whichever way it was written: kind (or block/repeat), fields, marks."""
-
-    kind: str
-    fields: YMap
-
-
-class Expander:
+class Expander(BlockForms):
     def __init__(self, spec: Spec, sink: DiagnosticSink, limits: Limits):
         self.spec, self.sink, self.limits = spec, sink, limits
         self.graph = Graph(spec.name, spec.input_shape or (), [Node(0, INPUT, "input", (), spec.input_shape or None,
@@ -84,9 +55,15 @@ class Expander:
         return x
 
     def item(self, node: YNode, x: int, scope: Scope, path: str, prefix: str, seg: str, stack: tuple) -> int:
-        form = self.classify(node, path)
+        form = self.classify(node, path, scope)
         if form is None:
             return self.unknown(x, path, node.mark)
+        if adapt.CONDITION in form.fields.items:
+            keep = adapt.condition(form.fields, self.expression_scope(scope, self.input_of(form, x, scope)),
+                                   self.sink, path)
+            if keep is not True:  # a false `if` removes the entry: its input passes through
+                return x if keep is False else self.unknown(x, path, node.mark)
+            form = Form(form.kind, adapt.without(form.fields, adapt.CONDITION))
         name = self.declared_name(form, path)
         if form.kind == "block":
             out = self.block_call(form, x, scope, path, prefix + (name or seg), stack)
@@ -100,29 +77,30 @@ class Expander:
 
     # -- reading one entry -------------------------------------------------
 
-    def classify(self, node: YNode, path: str) -> Form | None:
+    def classify(self, node: YNode, path: str, scope: Scope) -> Form | None:
         if isinstance(node, YScalar) and isinstance(node.value, str):
             if node.value in self.spec.blocks:
                 return Form("block", YMap({"block": node}, node.mark))
-            return Form(node.value, YMap({}, node.mark)) if self.known_kind(node.value, node.mark, path) else None
+            kind, via = adapt.kind_argument(node.value, scope.params, REGISTRY)
+            return Form(kind, YMap({}, node.mark)) if self.known_kind(kind, node.mark, path, via) else None
         if not isinstance(node, YMap) or not node.items:
             self.sink.error("layer.form", f"expected a layer (a kind name or a mapping); got {to_plain(node)!r}",
                             node.mark, path, "e.g. `- relu` or `- {kind: conv, out_channels: 16, kernel_size: 3}`")
             return None
         for key in ("kind", *NAMED_FORMS):
             if key in node.items:
-                return self.tagged(node, key, path)
+                return self.tagged(node, key, path, scope)
         if len(node.items) == 1:
             return self.short_form(node, path)
         self.sink.error("layer.form", "expected `kind:` in this layer; got " + ", ".join(node.items), node.mark, path,
                         "write the layer as `{kind: conv, ...}`, a block as `{block: name, ...}`")
         return None
 
-    def tagged(self, node: YMap, key: str, path: str) -> Form | None:
+    def tagged(self, node: YMap, key: str, path: str, scope: Scope) -> Form | None:
         value = node.items[key]
         if key != "kind":
             return Form(key, node)
-        kind = value.value if isinstance(value, YScalar) else None
+        kind, via = adapt.kind_argument(value.value if isinstance(value, YScalar) else None, scope.params, REGISTRY)
         if isinstance(kind, str) and kind in self.spec.blocks:
             self.sink.error("layer.block_as_kind", f"'{kind}' is a block, not a layer kind", value.mark, path,
                             f"write `block: {kind}` instead of `kind: {kind}`")
@@ -131,7 +109,7 @@ class Expander:
             self.sink.error("layer.kind", f"kind: expected a layer kind name such as conv; got {to_plain(value)!r}",
                             value.mark, path, f"known kinds: {', '.join(sorted(REGISTRY))}")
             return None
-        if not self.known_kind(kind, value.mark, path):
+        if not self.known_kind(kind, value.mark, path, via):
             return None
         fields = YMap({k: v for k, v in node.items.items() if k != "kind"}, node.mark, node.key_marks)
         return Form(kind, fields)
@@ -154,12 +132,13 @@ class Expander:
             return None
         return Form(key, YMap({shorthand: value}, node.mark, {shorthand: at}))
 
-    def known_kind(self, kind: str, mark: Mark, path: str) -> bool:
+    def known_kind(self, kind: str, mark: Mark, path: str, via: str | None = None) -> bool:
         if kind in REGISTRY:
             return True
         choices = set(REGISTRY) | set(self.spec.blocks) | set(NAMED_FORMS)
         guess = nearest(kind, choices)
-        self.sink.error("layer.unknown_kind", f"unknown layer kind '{kind}'", mark, path,
+        where = f" (the value of parameter '{via}')" if via else ""
+        self.sink.error("layer.unknown_kind", f"unknown layer kind '{kind}'{where}", mark, path,
                         f"did you mean '{guess}'?" if guess else f"known kinds: {', '.join(sorted(REGISTRY))}")
         return False
 
@@ -185,16 +164,25 @@ class Expander:
             return
         scope.names[name] = (index, mark)
 
-    def values(self, form: Form, scope: Scope, path: str, skip=()) -> dict:
+    def values(self, form: Form, params: dict, path: str, skip=()) -> dict:
         data = {}
         for key, node in form.fields.items.items():
             if key in skip:
                 data[key] = to_plain(node)
             elif isinstance(node, YSeq):
-                data[key] = [evaluate_value(item, scope.params, self.sink, path) for item in node.items]
+                data[key] = [evaluate_value(item, params, self.sink, path) for item in node.items]
             else:
-                data[key] = evaluate_value(node, scope.params, self.sink, path)
+                data[key] = evaluate_value(node, params, self.sink, path)
         return data
+
+    def input_of(self, form: Form, x: int, scope: Scope) -> tuple | None:
+        """The entry's input shape: the previous layer's, or its `from:` layer's (reported later if unknown)."""
+        source = form.fields.get("from")
+        index = scope.lookup(source.value) if isinstance(source, YScalar) and isinstance(source.value, str) else x
+        return self.graph.nodes[index].out_shape if index is not None else None
+
+    def expression_scope(self, scope: Scope, shape: tuple | None) -> dict:
+        return adapt.expression_scope(scope.params, shape)
 
     def field_mark(self, form: Form, name: str | None) -> Mark:
         node = form.fields.get(name) if name else None
@@ -213,12 +201,13 @@ class Expander:
 
     def layer(self, form: Form, x: int, scope: Scope, path: str, prefix: str, seg: str, stack: tuple) -> int:
         kind = REGISTRY[form.kind]
-        data = self.values(form, scope, path, skip=("name", "from", "branches", "inputs"))
+        form = Form(form.kind, adapt.with_defaults(form.fields, self.spec.defaults.get(form.kind)))
+        params = self.expression_scope(scope, self.input_of(form, x, scope))
+        data = self.values(form, params, path, skip=("name", "from", "branches", "inputs"))
         data["kind"] = kind.name
         if not isinstance(data.get("name", ""), str):
             data["name"] = UNRESOLVED  # declared_name reported it
-        layer = validate_into(kind.schema, data, form.fields, self.sink, path, form.fields.mark, kind.name,
-                              scope.params)
+        layer = validate_into(kind.schema, data, form.fields, self.sink, path, form.fields.mark, kind.name, params)
         source = x
         if layer is not None and layer.from_ is not None:
             source = self.resolve(layer.from_, scope, form, "from", path)
@@ -288,89 +277,16 @@ class Expander:
             self.sink.error("merge.branches", f"{form.kind}: expected at least 2 branches; got {len(labelled)}",
                             branches.mark, path, "use [] for an identity (skip) branch")
             return [None]
+        kept = self.kept_branches(labelled, branches, x, scope, path)
+        if not kept:  # one kept branch is fine: MobileNetV2's residual `add` without its shortcut is the body
+            if kept is not None:
+                self.sink.error("merge.branches", f"{form.kind}: expected a branch whose `if:` holds; got none",
+                                branches.mark, path, "keep at least one branch, or put the `if:` on the merge")
+            return [None]
         outputs = []
-        for label, body in labelled:
-            items = body.items if isinstance(body, YSeq) else [body]
-            where = f"{path}.branches.{label}" if isinstance(branches, YMap) else f"{path}.branches[{label}]"
+        for label, where, items in kept:
             outputs.append(self.sequence(items, x, scope.child(), where, f"{prefix}{label}.", stack))
         return outputs
-
-    def block_call(self, form: Form, x: int, scope: Scope, path: str, prefix: str, stack: tuple) -> int:
-        name_node = form.fields.items["block"]
-        block = self.spec.blocks.get(name_node.value) if isinstance(name_node, YScalar) else None
-        if block is None:
-            guess = nearest(str(to_plain(name_node)), self.spec.blocks)
-            self.sink.error("block.unknown", f"unknown block '{to_plain(name_node)}'", name_node.mark, path,
-                            f"did you mean '{guess}'?" if guess else "define it under `blocks:` at the top level")
-            return self.unknown(x, path, form.fields.mark)
-        if block.name in stack:
-            chain = " -> ".join((*stack, block.name))
-            self.sink.error("block.recursive", f"block '{block.name}' uses itself ({chain})", name_node.mark, path,
-                            "a block cannot contain itself; use `repeat:` to stack copies")
-            return self.unknown(x, path, form.fields.mark)
-        bound = self.bind_args(block, form, scope, path)
-        if bound is None:
-            return self.unknown(x, path, form.fields.mark)
-        source = x
-        if "from" in form.fields.items:
-            source = self.resolve(to_plain(form.fields.items["from"]), scope, form, "from", path)
-            if source is None:
-                return self.unknown(x, path, form.fields.mark)
-        inner = Scope({**self.spec.params, **bound}, names={"input": (source, None)})
-        out = self.sequence(block.layers.items, source, inner, f"{path}.{block.name}", prefix + ".",
-                            (*stack, block.name))
-        node = Node(len(self.graph.nodes), BLOCK, path, (out,), self.graph.nodes[out].out_shape,
-                    mark=form.fields.mark, label=block.name, receptive_field=self.graph.nodes[out].receptive_field,
-                    module_name=prefix)  # the instance's name: its layers' common prefix; no module of its own
-        self.jumps[node.index] = self.jumps.get(out, 1)
-        return self.add(node)
-
-    def bind_args(self, block, form: Form, scope: Scope, path: str) -> dict | None:
-        args = self.values(form, scope, path, skip=("block", "name", "from"))
-        bound, ok = {}, True
-        for key in args:
-            if key in ("block", "name", "from"):
-                continue
-            if key not in block.params:
-                guess = nearest(key, block.params)
-                self.sink.error("block.unknown_param", f"block '{block.name}' has no parameter '{key}'",
-                                form.fields.key_mark(key), path,
-                                f"did you mean '{guess}'?" if guess else
-                                f"its parameters: {', '.join(block.params) or 'none'}")
-                ok = False
-        for param, default in block.params.items():
-            value = args.get(param, default)
-            if value is UNRESOLVED:
-                ok = False  # already reported where it was evaluated
-            elif value is REQUIRED:
-                self.sink.error("block.missing_param", f"block '{block.name}' needs parameter '{param}'",
-                                form.fields.mark, path, f"add `{param}: ...` to this use of the block")
-                ok = False
-            bound[param] = value
-        return bound if ok else None
-
-    def repeat(self, form: Form, x: int, scope: Scope, path: str, prefix: str, stack: tuple) -> int:
-        times = evaluate_value(form.fields.items["repeat"], scope.params, self.sink, path)
-        if times is UNRESOLVED:
-            return self.unknown(x, path, form.fields.mark)
-        body = form.fields.get("layers")
-        extra = set(form.fields.items) - {"repeat", "layers", "name"}
-        if extra:
-            self.sink.error("repeat.unknown_field", f"repeat: unknown field '{sorted(extra)[0]}'",
-                            form.fields.key_mark(sorted(extra)[0]), path, "repeat takes `repeat: N` and `layers:`")
-        example = "e.g. `{repeat: 3, layers: [{block: residual, channels: 16}]}`"
-        if type(times) is not int or not 1 <= times <= self.limits.max_repeat:
-            self.sink.error("repeat.count", f"repeat: expected a whole number from 1 to {self.limits.max_repeat}; "
-                            f"got {times!r}", self.field_mark(form, "repeat"), path, example)
-            return self.unknown(x, path, form.fields.mark)
-        if not isinstance(body, YSeq):
-            got = "nothing" if body is None else repr(to_plain(body))
-            self.sink.error("repeat.layers", f"repeat: expected a `layers:` list to repeat; got {got}",
-                            self.field_mark(form, "layers"), path, example)
-            return self.unknown(x, path, form.fields.mark)
-        for copy in range(times):
-            x = self.sequence(body.items, x, scope.child(), f"{path}.repeat[{copy}]", f"{prefix}.{copy}.", stack)
-        return x
 
     def unknown(self, x: int, path: str, mark: Mark, inputs: tuple = ()) -> int:
         """A node that stands in for an invalid entry: unknown shape, no module."""

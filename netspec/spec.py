@@ -15,10 +15,11 @@ from .diagnostics import DiagnosticSink, Mark, SpecError, nearest
 from .expr import UNRESOLVED, ExprError, evaluate
 from .kinds import REGISTRY
 from .train_config import TrainConfig
+from .spec_defaults import read_defaults
 from .validation import validate_into
 from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
 
-TOP_LEVEL_KEYS = ("name", "description", "input", "params", "blocks", "layers", "train")
+TOP_LEVEL_KEYS = ("name", "description", "input", "params", "defaults", "blocks", "layers", "train")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REQUIRED = object()  # marks a block parameter without default
 STRUCTURAL = ("repeat", "block")  # forms handled by the expander, not by the kind registry
@@ -27,7 +28,7 @@ STRUCTURAL = ("repeat", "block")  # forms handled by the expander, not by the ki
 @dataclass
 class BlockDef:
     name: str
-    params: dict[str, Any]  # name -> default value, or REQUIRED
+    params: dict[str, Any]  # name -> default value, REQUIRED, or a YNode evaluated at each use (see _block_params)
     layers: YSeq
     mark: Mark
 
@@ -41,6 +42,7 @@ class Spec:
     layers: YSeq
     params: dict[str, int | float] = field(default_factory=dict)
     blocks: dict[str, BlockDef] = field(default_factory=dict)
+    defaults: dict[str, YMap] = field(default_factory=dict)  # kind -> fields every layer of that kind starts from
     train: TrainConfig = field(default_factory=TrainConfig)
     description: str | None = None
     file: str | None = None
@@ -88,7 +90,8 @@ def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec
     params = _read_params(root.get("params"), sink)
     spec = Spec(name=name, input_shape=_read_input(root, params, sink), layers=_read_layers(root, sink),
                 params=params, blocks=_read_blocks(root.get("blocks"), params, sink), file=source, source=text,
-                description=_string(root, "description", sink, default=None))
+                description=_string(root, "description", sink, default=None),
+                defaults=read_defaults(root.get("defaults"), sink))
     train = root.get("train")
     if train is not None:
         plain = to_plain(train)
@@ -115,7 +118,7 @@ def _read_params(node: YNode | None, sink: DiagnosticSink) -> dict[str, int | fl
     if node is None:
         return {}
     if not isinstance(node, YMap):
-        sink.error("spec.type", "params: expected a mapping of name: number", node.mark,
+        sink.error("spec.type", "params: expected a mapping of name: number (or true/false)", node.mark,
                    hint="for example `params: {num_classes: 10, width: 16}`")
         return {}
     params: dict[str, int | float] = {}
@@ -123,10 +126,10 @@ def _read_params(node: YNode | None, sink: DiagnosticSink) -> dict[str, int | fl
         if not NAME.fullmatch(key):
             sink.error("spec.name", f"params: '{key}' is not a valid parameter name", node.key_mark(key))
         resolved = evaluate_value(value, params, sink, f"params.{key}")
-        if isinstance(resolved, (int, float)) and not isinstance(resolved, bool):
+        if isinstance(resolved, (int, float)):  # a bool too: a switch for `if:`
             params[key] = resolved
         elif resolved is not UNRESOLVED:
-            sink.error("spec.type", f"params.{key}: expected a number; got {resolved!r}", value.mark)
+            sink.error("spec.type", f"params.{key}: expected a number or true/false; got {resolved!r}", value.mark)
     return params
 
 
@@ -142,6 +145,8 @@ def evaluate_value(node: YNode, scope: dict, sink: DiagnosticSink, path: str) ->
     names = names_in(node.value)
     if names is None or (is_bare_name(node.value) and node.value not in scope):
         return node.value  # a plain string such as 'same'; the schema judges it
+    if any(scope.get(name) is UNRESOLVED for name in names):
+        return UNRESOLVED  # uses a value whose error is reported (or an input shape an error left unknown)
     try:
         return evaluate(node.value, scope)
     except ExprError as exc:
@@ -207,13 +212,29 @@ def _read_blocks(node: YNode | None, params: dict, sink: DiagnosticSink) -> dict
 
 
 def _block_params(node: YNode | None, block: str, params: dict, sink: DiagnosticSink) -> dict[str, Any]:
-    """Parameter names, each with its default (evaluated over the network's params) or REQUIRED."""
+    """Parameter names, each with its default or REQUIRED.
+
+    A default over the network's params is evaluated (and reported) here; one that uses other
+    names (the block's input shape, `in_channels * 4`, or an earlier parameter) stays a YAML node
+    that each use evaluates.
+    """
+    from .adapt import SHAPE_NAMES
+    from .expr import names_in
+
     if node is None:
         return {}
     if isinstance(node, YSeq) and all(isinstance(i, YScalar) and isinstance(i.value, str) for i in node.items):
         return {item.value: REQUIRED for item in node.items}
     if isinstance(node, YMap):
-        return {key: evaluate_value(value, params, sink, f"blocks.{block}.params.{key}")
+        later = set(SHAPE_NAMES) | set(node.items)
+
+        def deferred_names(value) -> set:
+            text = value.value if isinstance(value, YScalar) and isinstance(value.value, str) else ""
+            names = (names_in(text) or set()) - set(params)
+            return names if names <= later else set()  # an unknown name is reported now, used or not
+
+        deferred = {key for key, value in node.items.items() if deferred_names(value)}
+        return {key: value if key in deferred else evaluate_value(value, params, sink, f"blocks.{block}.params.{key}")
                 for key, value in node.items.items()}
     sink.error("spec.type", f"blocks.{block}.params: expected a list of names or a mapping of name: default",
                node.mark, hint="e.g. `params: [channels]` or `params: {channels: 16}`")

@@ -24,7 +24,10 @@ def validate_into(model: type[BaseModel], data: dict, where: YMap | None, sink: 
         return model.model_validate(data)
     except ValidationError as exc:
         reported = {key for key, value in data.items() if _unresolved(value)}
-        for field, errors in _group_by_field(exc.errors(), data).items():
+        grouped = _group_by_field(exc.errors(), data)
+        for field in _misspelled(grouped):
+            del grouped[field]  # the unknown field's "did you mean" says it
+        for field, errors in grouped.items():
             if not field or field[0] not in reported:
                 _report(model, field, errors, data, where, sink, path, mark, what, names_in_scope)
         return None
@@ -45,6 +48,19 @@ def _group_by_field(errors: list[dict], data: dict) -> dict[tuple, list[dict]]:
         field = tuple(error["loc"]) if error["type"] == "missing" else _data_path(error["loc"], data)
         grouped.setdefault(field, []).append(error)
     return grouped
+
+
+def _misspelled(grouped: dict[tuple, list[dict]]) -> list[tuple]:
+    """The missing fields an unknown field of the same section is a misspelling of."""
+    missing = {field for field, errors in grouped.items() if field and errors[0]["type"] == "missing"}
+    found = []
+    for field, errors in grouped.items():
+        if field and errors[0]["type"] == "extra_forbidden":
+            siblings = {other[-1]: other for other in missing if other[:-1] == field[:-1] and other not in found}
+            guess = nearest(str(field[-1]), siblings)
+            if guess:
+                found.append(siblings[guess])
+    return found
 
 
 def _data_path(loc: tuple, data: Any) -> tuple:

@@ -120,7 +120,8 @@ SHAPE_RULES: dict[str, Callable[[Shape, dict], Shape]] = {
     "global_avgpool": _map_only(lambda x, f: (x[0],)),
     "lrn": _map_only(_same),
     **{kind: _same for kind in ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "identity",
-                                "softmax", "log_softmax", "batchnorm", "dropout")},
+                                "softmax", "log_softmax", "batchnorm", "dropout", "relu6", "hardswish",
+                                "hardsigmoid", "mish")},
 }
 
 

@@ -243,7 +243,7 @@ class Mutator(Writer):
         target = self.pick(repeats) if repeats else Repeat(1, [Layer("relu", {}, "bare")])
         if not repeats:
             self.insert(self.some_list(spec), target)
-        target.times = self.pick([0, -1, 10**6, "many", 2.5])
+        target.times = self.pick([-1, 10**6, "many", 2.5])
         return ("repeat.",), "repeat"
 
     def tab(self, spec):

@@ -23,7 +23,8 @@ NAMES = ["a", "b", "stem", "conv1", "body", "skip", "proj", "fc", "x", "relu", "
 LABELS = ["left", "right", "body", "shortcut", "branch1x1", "branch3x3", "pool", "x", "relu"]
 BLOCK_NAMES = ["residual", "inception", "unit", "stage"]
 BLOCK_PARAMS = ["c", "width", "ch"]  # `width` shadows the network parameter of the same name
-ACTIVATIONS = ["relu", "tanh", "sigmoid", "silu", "identity", "leaky_relu", "gelu", "softmax", "log_softmax"]
+ACTIVATIONS = ["relu", "tanh", "sigmoid", "silu", "identity", "leaky_relu", "gelu", "softmax", "log_softmax", "relu6",
+               "hardswish", "hardsigmoid", "mish"]
 MAX_DEPTH = 2  # merges, blocks and repeats nest at most this deep
 
 

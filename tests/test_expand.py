@@ -140,11 +140,9 @@ def test_an_error_inside_a_block_used_twice_is_reported_once(check_text):
           bad: {layers: [{kind: conv, out_channels: 4, kernel_sise: 3}]}
         layers: [bad, bad]
         """)
-    assert [(d.message, d.line, d.path) for d in report.errors] == [
-        ("conv: missing required field 'kernel_size'", 4, "layers[0].bad[0]"),
-        ("conv: unknown field 'kernel_sise'", 4, "layers[0].bad[0]"),
-        ("conv: missing required field 'kernel_size'", 4, "layers[1].bad[0]"),
-        ("conv: unknown field 'kernel_sise'", 4, "layers[1].bad[0]"),
+    assert [(d.message, d.line, d.path, d.hint) for d in report.errors] == [
+        ("conv: unknown field 'kernel_sise' (in each of 2 uses: layers[0].bad[0], layers[1].bad[0])", 4,
+         "layers[0].bad[0]", "did you mean 'kernel_size'?"),
     ]
 
 
@@ -168,9 +166,10 @@ def test_repeat_paths_and_module_names(check_text):
 
 
 @pytest.mark.parametrize("layer, expected", [
-    ("{repeat: 100000000, layers: [relu]}", ("repeat: expected a whole number from 1 to 1000; got 100000000", 4, 14)),
-    ("{repeat: 0, layers: [relu]}", ("repeat: expected a whole number from 1 to 1000; got 0", 4, 14)),
-    ("{repeat: 2.0, layers: [relu]}", ("repeat: expected a whole number from 1 to 1000; got 2.0", 4, 14)),
+    ("{repeat: 100000000, layers: [relu]}", ("repeat: expected a whole number from 0 to 1000; got 100000000", 4, 14)),
+    ("{repeat: -1, layers: [relu]}", ("repeat: expected a whole number from 0 to 1000; got -1", 4, 14)),
+    ("{repeat: 2, index: 2i, layers: [relu]}", ("repeat: index: expected a name for the copy number; got '2i'", 4, 24)),
+    ("{repeat: 2.0, layers: [relu]}", ("repeat: expected a whole number from 0 to 1000; got 2.0", 4, 14)),
     ("{repeat: 2}", ("repeat: expected a `layers:` list to repeat; got nothing", 4, 5)),
     ("{repeat: 2, layers: relu}", ("repeat: expected a `layers:` list to repeat; got 'relu'", 4, 25)),
     ("{repeat: 2, layers: [relu], times: 3}", ("repeat: unknown field 'times'", 4, 33)),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from netspec.expr import MAX_LENGTH, ExprError, evaluate, is_bare_name, names_in
+from netspec.expr import ALLOWED, MAX_LENGTH, ExprError, evaluate, is_bare_name, names_in
 
 SCOPE = {"width": 16, "num_classes": 10, "ratio": 1.5, "padding": "same"}
 
@@ -25,6 +27,15 @@ SCOPE = {"width": 16, "num_classes": 10, "ratio": 1.5, "padding": "same"}
     ("ratio * 4", 6.0),
     ("1e-4", 0.0001),
     ("padding", "same"),  # a bare name substitutes its value, whatever it is
+    ("round(ratio * 3)", 4), ("round(2.5)", 2),  # Python's rounding: half to even
+    ("ceil(width / 5)", 4), ("floor(ratio)", 1), ("int(-ratio)", -1), ("abs(1 - width)", 15),
+    ("width > 8", True), ("1 < width <= 16", True), ("1 < width < 16", False), ("width != 16", False),
+    ("padding == 'same'", True), ("padding != 'valid'", True),
+    ("width > 8 and num_classes > 10", False), ("width > 8 or num_classes > 10", True),
+    ("not width > 8", False),
+    ("width // 0 > 1 if width < 0 else 7", 7),  # only the branch taken is evaluated, as in Python
+    ("width < 0 and width // 0 > 1", False),
+    ("'relu' if width > 8 else 'hardswish'", "relu"),
 ])
 def test_evaluates(text, value):
     result = evaluate(text, SCOPE)
@@ -33,18 +44,25 @@ def test_evaluates(text, value):
 
 @pytest.mark.parametrize("text, message", [
     ("__import__('os').system('echo hi')",
-     "'__import__('os').system('echo hi')' uses something other than numbers, parameters, + - * / // % ** and min/max"),
+     "'__import__('os').system('echo hi')' uses something other than " + ALLOWED),
     ("open('/etc/passwd')",
-     "'open('/etc/passwd')' uses something other than numbers, parameters, + - * / // % ** and min/max"),
-    ("width.__class__", "'width.__class__' uses something other than numbers, parameters, + - * / // % ** and min/max"),
-    ("[1, 2]", "'[1, 2]' uses something other than numbers, parameters, + - * / // % ** and min/max"),
-    ("'a' * 3", "''a' * 3' uses something other than numbers, parameters, + - * / // % ** and min/max"),
-    ("lambda: 1", "'lambda: 1' uses something other than numbers, parameters, + - * / // % ** and min/max"),
+     "'open('/etc/passwd')' uses something other than " + ALLOWED),
+    ("width.__class__", "'width.__class__' uses something other than " + ALLOWED),
+    ("[1, 2]", "'[1, 2]' uses something other than " + ALLOWED),
+    ("'a' * 3", "''a' * 3': expected numbers in arithmetic; got 'a' = 'a'"),
+    ("lambda: 1", "'lambda: 1' uses something other than " + ALLOWED),
     ("min(width, key=abs)",
-     "'min(width, key=abs)' uses something other than numbers, parameters, + - * / // % ** and min/max"),
-    ("True + 1", "'True + 1' uses something other than numbers, parameters, + - * / // % ** and min/max"),
+     "'min(width, key=abs)' uses something other than " + ALLOWED),
+    ("True + 1", "'True + 1': expected numbers in arithmetic; got True = True"),
     ("width if width else 1",
-     "'width if width else 1' uses something other than numbers, parameters, + - * / // % ** and min/max"),
+     "'width if width else 1': expected a condition (a comparison, true or false); got width = 16"),
+    ("padding < 3", "'padding < 3': expected two numbers to compare; got 'same' and 3"),
+    ("padding == 3", "'padding == 3': expected two numbers or two strings to compare; got 'same' and 3"),
+    ("not width", "'not width': expected a condition (a comparison, true or false); got width = 16"),
+    ("width is 3", "'width is 3' uses something other than " + ALLOWED),
+    ("min(width)", "min() in 'min(width)': expected 2 or more argument(s); got 1"),
+    ("ceil(1, 2)", "ceil() in 'ceil(1, 2)': expected 1 argument(s); got 2"),
+    ("round(1e300)", "expected a magnitude of at most 1e+15; got 1e+300"),
     ("x = 1", "'x = 1' is not a valid expression"),
     ("depth * 2", "unknown parameter 'depth' in 'depth * 2'"),
     ("2 * padding", "'2 * padding': expected numbers in arithmetic; got padding = 'same'"),
@@ -101,3 +119,22 @@ def test_python_syntax_warnings_never_reach_the_user(recwarn):
     with pytest.raises(ExprError):
         evaluate("1and 2", {})
     assert [w for w in recwarn if issubclass(w.category, SyntaxWarning)] == []
+
+
+def _make_divisible(v, divisor, min_value=None):
+    """torchvision.models._utils._make_divisible, verbatim."""
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+MAKE_DIVISIBLE = ("max(8, int(v + 4) // 8 * 8) + (8 if max(8, int(v + 4) // 8 * 8) < 0.9 * v else 0)")
+
+
+@given(st.one_of(st.integers(1, 4096), st.floats(0.5, 4096.0, allow_nan=False)))
+@settings(max_examples=200, deadline=None)
+def test_torchvisions_make_divisible_is_an_expression(v):
+    assert evaluate(MAKE_DIVISIBLE, {"v": v}) == _make_divisible(v, 8)

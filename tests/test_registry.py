@@ -15,9 +15,11 @@ from netspec.kinds import REGISTRY, LayerKind, LayerSchema
 from netspec.schema import json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-ISSUE_KINDS = {"conv", "maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "relu", "leaky_relu", "tanh",
-               "sigmoid", "gelu", "silu", "lrn", "batchnorm", "dropout", "flatten", "linear", "softmax",
-               "log_softmax", "identity", "concat", "add"}
+ISSUE_KINDS = {"conv", "maxpool", "avgpool", "adaptive_avgpool", "global_avgpool", "global_maxpool", "relu",
+               "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "lrn", "batchnorm", "dropout", "flatten", "linear", "softmax",
+               "log_softmax", "identity", "concat", "add", "mul", "relu6", "hardswish", "hardsigmoid", "mish",
+               "stochastic_depth", "layernorm", "groupnorm", "layer_scale", "channel_slice", "channel_shuffle",
+               "upsample", "conv_transpose"}
 
 
 def test_registry_has_every_kind_the_language_promises():
@@ -64,16 +66,17 @@ def test_json_schema_layer_definitions_match_the_registry_exactly():
     assert set(layer_defs) == set(REGISTRY)
     for name, definition in layer_defs.items():
         schema = REGISTRY[name].schema
-        assert set(definition["properties"]) == _field_names(schema), name
-        assert definition["properties"]["kind"] == {"const": name}
+        assert set(definition["properties"]) == _field_names(schema) | {"if"}, name  # `if:` is the expander's
+        assert definition["properties"]["kind"] == {"const": name, "description": REGISTRY[name].summary}
         required = {field.alias or key for key, field in schema.model_fields.items() if field.is_required()}
         assert set(definition["required"]) == required | {"kind"}, name
         assert definition["additionalProperties"] is False
         assert definition["description"] == REGISTRY[name].summary
-    refs = [option["$ref"] for option in defs["Layer"]["anyOf"] if "$ref" in option]
-    assert refs == [f"#/$defs/layer_{name}" for name in REGISTRY]
-    short_forms = [option for option in defs["Layer"]["anyOf"] if "propertyNames" in option]
-    assert short_forms[0]["propertyNames"]["enum"] == sorted(REGISTRY)
+        assert set(defs[f"fields_{name}"]["properties"]) == _field_names(schema) - {"kind"} | {"if"}, name
+    kind_layer = defs["KindLayer"]
+    assert kind_layer["properties"]["kind"]["enum"] == list(REGISTRY)
+    assert [rule["then"]["$ref"] for rule in kind_layer["allOf"]] == [f"#/$defs/layer_{name}" for name in REGISTRY]
+    assert list(defs["ShortForm"]["properties"]) == list(REGISTRY)
 
 
 def _refs(node) -> set[str]:
@@ -88,7 +91,11 @@ def _refs(node) -> set[str]:
 def test_every_reference_in_the_json_schema_resolves():
     schema = json_schema()
     json.dumps(schema)  # plain JSON data throughout
-    assert _refs(schema) <= {f"#/$defs/{name}" for name in schema["$defs"]}
+    for ref in _refs(schema):
+        node = schema
+        for part in ref.removeprefix("#/").split("/"):
+            assert part in node, ref
+            node = node[part]
 
 
 def test_integer_fields_also_accept_expressions_in_the_json_schema():

@@ -72,7 +72,7 @@ def test_load_of_a_missing_file_raises_spec_error():
         ("missing top-level key 'layers'", 1, 1,
          "add `layers:` with a list of layers, e.g. `- {kind: conv, out_channels: 6, kernel_size: 5}`")]),
     ("input: [3, 8, 8]\nlayers: [relu]\nmodel: x\n", [
-        ("unknown top-level key 'model'", 3, 1, "top-level keys: name, description, input, params, blocks, layers, "
+        ("unknown top-level key 'model'", 3, 1, "top-level keys: name, description, input, params, defaults, blocks, layers, "
                                                 "train"),
         ("missing top-level key 'name'", 1, 1, "add `name: my_net`")]),
     ("name: t\nlayers: [relu]\n", [
@@ -129,10 +129,9 @@ def test_params_errors_are_located_and_do_not_cascade():
         layers: [relu]
         """) == [
         ("params: '1a' is not a valid parameter name", 2, 10, None),
-        ("params.b: expected a number; got [1, 2]", 2, 20, None),
+        ("params.b: expected a number or true/false; got [1, 2]", 2, 20, None),
         ("unknown parameter 'widht' in '2 * widht'", 2, 31, "parameters come from `params:` or the block's params"),
-        ("params.e: expected a number; got True", 2, 55, None),
-        ("params.f: expected a number; got None", 2, 64, None),
+        ("params.f: expected a number or true/false; got None", 2, 64, None),
     ]
 
 

@@ -13,43 +13,55 @@ from typing import TYPE_CHECKING
 from ..check import Report, check
 from ..exporters import writable_target
 from ..exporters.errors import ExportError
-from .graph import dot_source, mermaid_source
+from .graph import RANKDIRS, dot_source, mermaid_source
 
 if TYPE_CHECKING:
     from ..spec import Spec
 
-GRAPH_FORMATS = ("svg", "png", "dot", "mmd")
+GRAPH_FORMATS = ("svg", "png", "dot", "mmd", "html")
 GRAPHVIZ_HINT = ("install Graphviz (Debian/Ubuntu: sudo apt install graphviz; macOS: brew install graphviz; "
-                 "conda: conda install graphviz), or write .dot or .mmd, which need nothing")
+                 "conda: conda install graphviz), or write .html, .dot or .mmd, which need nothing")
 DOT_TIMEOUT_S = 120
 
 
-def draw_graph(spec: "Spec | Report | str | Path", path: str | Path, format: str | None = None) -> Path:
-    """Draw the network to `path`: .dot (Graphviz) and .mmd (Mermaid) text, .svg and .png via Graphviz's `dot`.
+def draw_graph(spec: "Spec | Report | str | Path", path: str | Path, format: str | None = None, *,
+               depth: int | None = None, rankdir: str = "TB") -> Path:
+    """Draw the network to `path`: .dot (Graphviz) and .mmd (Mermaid) text, .svg and .png via Graphviz's `dot`,
+    .html an interactive viewer (one self-contained file: pan, zoom, blocks fold on click, a click shows a layer).
 
     Every edge carries the shape flowing along it; branches fork and join at their
-    merge; each block instance is a framed cluster. `format` defaults to the suffix.
+    merge, in spec order; each block instance is a framed cluster, or one box when it is
+    nested deeper than `depth` (0: every block folded). `rankdir` is TB or LR.
+    `format` defaults to the suffix.
 
     >>> netspec.draw_graph("specs/googlenet_mini.yaml", "googlenet.svg")
     PosixPath('googlenet.svg')
+    >>> netspec.draw_graph("specs/resnet_mini.yaml", "resnet.html")
+    PosixPath('resnet.html')
     """
     path = Path(path)
     format = (format or path.suffix.lstrip(".")).lower()
     if format not in GRAPH_FORMATS:
         raise ExportError(f"graph: expected a file ending in {', '.join('.' + f for f in GRAPH_FORMATS)}; "
                           f"got '{path.name}'", f"e.g. -o {path.stem or 'network'}.svg")
+    if rankdir not in RANKDIRS:
+        raise ExportError(f"graph: rankdir: expected one of {', '.join(RANKDIRS)}; got '{rankdir}'", "TB or LR")
     dot = shutil.which("dot") if format in ("svg", "png") else None
     if format in ("svg", "png") and dot is None:
         raise ExportError(f"graph: .{format} needs Graphviz's `dot` program, which is not installed", GRAPHVIZ_HINT)
     writable_target(path)
     report = spec if isinstance(spec, Report) else check(spec)
     report.raise_for_errors()
-    if format == "mmd":
-        _write_text(path, mermaid_source(report.graph))
+    if format == "html":
+        from .viewer import viewer_html
+
+        _write_text(path, viewer_html(report, depth=depth, rankdir=rankdir))
+    elif format == "mmd":
+        _write_text(path, mermaid_source(report.graph, depth=depth, rankdir=rankdir))
     elif format == "dot":
-        _write_text(path, dot_source(report.graph))
+        _write_text(path, dot_source(report.graph, depth=depth, rankdir=rankdir))
     else:
-        _render(dot, dot_source(report.graph), format, path)
+        _render(dot, dot_source(report.graph, depth=depth, rankdir=rankdir), format, path)
     return path
 
 

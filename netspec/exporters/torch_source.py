@@ -16,13 +16,16 @@ from torch import nn
 from .errors import ExportError
 
 SKIPPED_ARGUMENTS = {"device", "dtype"}
+NETSPEC_MODULES = "netspec.modules"
 POSITIONAL = 2  # required arguments written without their name
 
 # torch.nn layer without state -> the function a hand-written forward calls instead
 FUNCTIONAL = {
     "ReLU": "F.relu", "LeakyReLU": "F.leaky_relu", "Tanh": "torch.tanh", "Sigmoid": "torch.sigmoid",
-    "GELU": "F.gelu", "SiLU": "F.silu", "Softmax": "F.softmax", "LogSoftmax": "F.log_softmax",
+    "GELU": "F.gelu", "SiLU": "F.silu", "ReLU6": "F.relu6", "Hardswish": "F.hardswish",
+    "Hardsigmoid": "F.hardsigmoid", "Mish": "F.mish", "Softmax": "F.softmax", "LogSoftmax": "F.log_softmax",
     "MaxPool2d": "F.max_pool2d", "AvgPool2d": "F.avg_pool2d", "AdaptiveAvgPool2d": "F.adaptive_avg_pool2d",
+    "AdaptiveMaxPool2d": "F.adaptive_max_pool2d",
     "LocalResponseNorm": "F.local_response_norm", "Dropout": "F.dropout", "Flatten": "torch.flatten",
 }
 
@@ -33,14 +36,35 @@ def has_state(module: nn.Module) -> bool:
 
 
 def constructor(module: nn.Module) -> str:
-    """`nn.Conv2d(1, 10, kernel_size=5)`: the call that makes an equal module (weights aside)."""
+    """`nn.Conv2d(1, 10, kernel_size=5)`: the call that makes an equal module (weights aside).
+
+    A class of netspec.modules or of a plugin is called by its bare name: `helper_code` defines or imports it.
+    """
     cls = type(module)
     if cls is nn.Sequential:
         return "nn.Sequential(" + ", ".join(constructor(child) for child in module) + ")"
-    if getattr(nn, cls.__name__, None) is not cls:
-        raise ExportError(f"python export: expected a torch.nn layer; got {cls.__module__}.{cls.__name__}",
-                          "this layer kind has no plain-PyTorch spelling yet; export to onnx or torchscript")
-    return f"nn.{cls.__name__}({', '.join(_arguments(module))})"
+    if getattr(nn, cls.__name__, None) is cls:
+        return f"nn.{cls.__name__}({', '.join(_arguments(module))})"
+    if cls.__module__.startswith("torch.") or cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
+        raise ExportError(f"python export: expected a torch.nn layer or a class importable by name; got "
+                          f"{cls.__module__}.{cls.__qualname__}",
+                          "this layer kind has no plain-PyTorch spelling; export to onnx or torchscript")
+    return f"{cls.__name__}({', '.join(_arguments(module))})"
+
+
+def helper_code(classes: list[type]) -> tuple[list[str], list[str]]:
+    """Import lines and class sources that define the non-torch.nn classes `constructor` called by name.
+
+    netspec's own modules are copied in (they use only torch, nn and F), so the file still needs only torch;
+    a plugin's class is imported from its module, which the file then needs too.
+    """
+    imports, sources = [], []
+    for cls in classes:
+        if cls.__module__ == NETSPEC_MODULES:
+            sources.append(inspect.getsource(cls))
+        else:
+            imports.append(f"from {cls.__module__} import {cls.__name__}")
+    return imports, sources
 
 
 def functional(module: nn.Module, value: str) -> str | None:

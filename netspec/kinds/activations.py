@@ -1,5 +1,5 @@
-"""Shape-preserving element-wise layers: relu, leaky_relu, tanh, sigmoid, gelu, silu,
-softmax, log_softmax, identity. Each has no parameters and no MACs."""
+"""Shape-preserving element-wise layers: relu, relu6, leaky_relu, tanh, sigmoid, hardsigmoid, gelu,
+silu, hardswish, mish, softmax, log_softmax, identity. Each has no parameters and no MACs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from .base import Cost, LayerKind, LayerSchema, Number, Notes
 
 class ReLU(LayerSchema):
     kind: Literal["relu"] = "relu"
+
+
+class ReLU6(LayerSchema):
+    """min(max(x, 0), 6), as in MobileNetV2."""
+
+    kind: Literal["relu6"] = "relu6"
 
 
 class LeakyReLU(LayerSchema):
@@ -27,6 +33,12 @@ class Sigmoid(LayerSchema):
     kind: Literal["sigmoid"] = "sigmoid"
 
 
+class Hardsigmoid(LayerSchema):
+    """relu6(x + 3) / 6: MobileNetV3's cheap sigmoid, used in its squeeze-excitation gates."""
+
+    kind: Literal["hardsigmoid"] = "hardsigmoid"
+
+
 class GELU(LayerSchema):
     kind: Literal["gelu"] = "gelu"
     approximate: Literal["none", "tanh"] = "none"
@@ -34,6 +46,18 @@ class GELU(LayerSchema):
 
 class SiLU(LayerSchema):
     kind: Literal["silu"] = "silu"
+
+
+class Hardswish(LayerSchema):
+    """x * relu6(x + 3) / 6: MobileNetV3's cheap swish."""
+
+    kind: Literal["hardswish"] = "hardswish"
+
+
+class Mish(LayerSchema):
+    """x * tanh(softplus(x))."""
+
+    kind: Literal["mish"] = "mish"
 
 
 class Softmax(LayerSchema):
@@ -94,11 +118,15 @@ def _kind(schema, class_name: str, summary: str, *fields: str, shorthand: str | 
 
 KINDS = [
     _kind(ReLU, "ReLU", "rectified linear unit"),
+    _kind(ReLU6, "ReLU6", "ReLU clipped at 6"),
     _kind(LeakyReLU, "LeakyReLU", "leaky ReLU", "negative_slope", shorthand="negative_slope"),
     _kind(Tanh, "Tanh", "hyperbolic tangent"),
     _kind(Sigmoid, "Sigmoid", "logistic sigmoid"),
+    _kind(Hardsigmoid, "Hardsigmoid", "piecewise-linear sigmoid"),
     _kind(GELU, "GELU", "Gaussian error linear unit", "approximate"),
     _kind(SiLU, "SiLU", "sigmoid linear unit (swish)"),
+    _kind(Hardswish, "Hardswish", "piecewise-linear swish"),
+    _kind(Mish, "Mish", "self-regularised non-monotonic activation"),
     _kind(Softmax, "Softmax", "softmax over dim", "dim", shorthand="dim"),
     _kind(LogSoftmax, "LogSoftmax", "log-softmax over dim", "dim", shorthand="dim"),
     _kind(Identity, "Identity", "pass-through"),

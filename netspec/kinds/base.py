@@ -78,6 +78,16 @@ class LayerKind:
     merges: bool = False  # takes several inputs (concat, add)
 
 
+def no_cost(layer, in_shapes, out_shape) -> Cost:
+    """No parameters and no MACs (see the MACs convention in netspec.check)."""
+    return Cost()
+
+
+def divisors(number: int) -> str:
+    """"1, 2, 4, 8": the values a groups-like field may take for `number` channels."""
+    return ", ".join(str(d) for d in range(1, number + 1) if number % d == 0)
+
+
 def pair(value) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (value[0], value[1])
 

@@ -1,4 +1,4 @@
-"""conv: torch.nn.Conv2d."""
+"""conv and conv_transpose: torch.nn.Conv2d and nn.ConvTranspose2d."""
 
 from __future__ import annotations
 
@@ -24,6 +24,22 @@ class Conv(LayerSchema):
     in_channels: Optional[PositiveInt] = Field(None, description="Optional; checked against the inferred input.")
 
 
+class ConvTranspose(LayerSchema):
+    """2-D transposed convolution (learned upsampling, U-Net's up-convolution); in_channels is inferred."""
+
+    kind: Literal["conv_transpose"] = "conv_transpose"
+    out_channels: PositiveInt
+    kernel_size: PositivePair
+    stride: PositivePair = 1
+    padding: NonNegativePair = 0
+    output_padding: NonNegativePair = Field(0, description="Added to one side of the output; below stride or "
+                                                           "dilation, as PyTorch requires.")
+    dilation: PositivePair = 1
+    groups: PositiveInt = 1
+    bias: StrictBool = True
+    in_channels: Optional[PositiveInt] = Field(None, description="Optional; checked against the inferred input.")
+
+
 def _padding(layer: Conv) -> tuple[int, int]:
     if layer.padding == "valid":
         return (0, 0)
@@ -33,9 +49,8 @@ def _padding(layer: Conv) -> tuple[int, int]:
     return pair(layer.padding)
 
 
-def infer_output_shape(layer: Conv, in_shapes, notes: Notes):
-    (in_shape,) = in_shapes
-    require_rank(in_shape, 3, "conv")
+def _check_channels(layer: Conv | ConvTranspose, in_shape) -> None:
+    require_rank(in_shape, 3, layer.kind)
     channels = in_shape[0]
     if layer.in_channels is not None and layer.in_channels != channels:
         raise ShapeError(f"in_channels: expected {channels} (the previous layer's output); got {layer.in_channels}",
@@ -46,6 +61,11 @@ def infer_output_shape(layer: Conv, in_shapes, notes: Notes):
             raise ShapeError(f"groups: expected a divisor of {what} ({value}); got {layer.groups}",
                              hint=f"groups must divide in_channels ({channels}) and out_channels "
                                   f"({layer.out_channels}): one of {', '.join(map(str, fits))}", field="groups")
+
+
+def infer_output_shape(layer: Conv, in_shapes, notes: Notes):
+    (in_shape,) = in_shapes
+    _check_channels(layer, in_shape)
     if layer.padding == "same":
         if pair(layer.stride) != (1, 1):
             raise ShapeError("padding 'same': expected stride 1 (PyTorch refuses 'same' for strided convs); "
@@ -77,5 +97,45 @@ def build(layer: Conv, in_shapes, out_shape):
                      padding=padding, dilation=pair(layer.dilation), groups=layer.groups, bias=layer.bias)
 
 
+def _infer_transpose(layer: ConvTranspose, in_shapes, notes: Notes):
+    """PyTorch's (H - 1)*S - 2P + D*(K - 1) + output_padding + 1 along each axis."""
+    (in_shape,) = in_shapes
+    _check_channels(layer, in_shape)
+    geometry = zip(in_shape[1:], pair(layer.kernel_size), pair(layer.stride), pair(layer.padding),
+                   pair(layer.output_padding), pair(layer.dilation), "HW")
+    size = []
+    for length, kernel, stride, padding, extra, dilation, axis in geometry:
+        if extra >= max(stride, dilation):
+            raise ShapeError(f"output_padding: expected less than stride ({stride}) or dilation ({dilation}); "
+                             f"got {extra}", hint="PyTorch refuses it: lower output_padding or raise stride",
+                             field="output_padding")
+        out = (length - 1) * stride - 2 * padding + dilation * (kernel - 1) + extra + 1
+        if out < 1:
+            raise ShapeError(f"{axis} collapses: expected a positive output; got ({length} - 1)*{stride} - 2*{padding}"
+                             f" + {dilation}*({kernel} - 1) + {extra} + 1 = {out}",
+                             hint="lower padding or raise kernel_size or stride", field="padding")
+        size.append(out)
+    return (layer.out_channels, *size)
+
+
+def _count_transpose(layer: ConvTranspose, in_shapes, out_shape) -> Cost:
+    """Each input pixel scatters a kernel: in_C * out_C/groups * kH * kW MACs per input pixel, as
+    torch.utils.flop_counter counts it."""
+    kh, kw = pair(layer.kernel_size)
+    in_channels, height, width = in_shapes[0]
+    weights = in_channels * layer.out_channels // layer.groups * kh * kw
+    return Cost(params=weights + (layer.out_channels if layer.bias else 0), macs=weights * height * width)
+
+
+def _build_transpose(layer: ConvTranspose, in_shapes, out_shape):
+    import torch.nn as nn
+
+    return nn.ConvTranspose2d(in_shapes[0][0], layer.out_channels, pair(layer.kernel_size), stride=pair(layer.stride),
+                              padding=pair(layer.padding), output_padding=pair(layer.output_padding),
+                              groups=layer.groups, bias=layer.bias, dilation=pair(layer.dilation))
+
+
 KIND = LayerKind("conv", Conv, infer_output_shape, count, build, summary="2-D convolution (nn.Conv2d)",
                  window=window)
+KINDS = [KIND, LayerKind("conv_transpose", ConvTranspose, _infer_transpose, _count_transpose, _build_transpose,
+                         summary="2-D transposed convolution (nn.ConvTranspose2d)")]

@@ -1,4 +1,4 @@
-"""concat and add: the merges that join parallel branches (Inception, ResNet).
+"""concat, add and mul: the merges that join parallel branches (Inception, ResNet, squeeze-excitation).
 
 A merge either runs its own `branches` on the current input (a list, or a
 mapping whose keys name the branches) or joins earlier layers named in `inputs`.
@@ -30,6 +30,15 @@ class Add(LayerSchema):
     kind: Literal["add"] = "add"
     branches: Branches = Field(None, description="Parallel layer lists; [] is the identity shortcut.")
     inputs: Optional[list[str]] = Field(None, description="Names of earlier layers to sum instead of branches.")
+
+
+class Mul(LayerSchema):
+    """Element-wise product of branch outputs; a size-1 dimension broadcasts, so a (C, 1, 1) gate scales a
+    (C, H, W) map (squeeze-excitation, attention gates)."""
+
+    kind: Literal["mul"] = "mul"
+    branches: Branches = Field(None, description="Parallel layer lists; [] passes the input itself, to be gated.")
+    inputs: Optional[list[str]] = Field(None, description="Names of earlier layers to multiply instead of branches.")
 
 
 def _infer_concat(layer: Concat, in_shapes, notes: Notes):
@@ -67,6 +76,28 @@ def _infer_add(layer: Add, in_shapes, notes: Notes):
                              + ", ".join(map(fmt_shape, in_shapes)),
                              hint=_projection_hint(in_shapes, _input_names(layer, len(in_shapes))))
     return first
+
+
+def _infer_mul(layer: Mul, in_shapes, notes: Notes):
+    if len({len(shape) for shape in in_shapes}) > 1:
+        raise ShapeError("mul: expected inputs of one rank; got " + ", ".join(map(fmt_shape, in_shapes)),
+                         hint="a gate for a (C, H, W) map is (C, 1, 1): pool it with `adaptive_avgpool: 1`, "
+                              "not global_avgpool")
+    target = tuple(max(sizes) for sizes in zip(*in_shapes))
+    axes = ("C", "H", "W") if len(target) == 3 else ("features",)
+    for name, shape in zip(_input_names(layer, len(in_shapes)), in_shapes):
+        for axis, size, wanted in zip(axes, shape, target):
+            if size not in (1, wanted):
+                raise ShapeError(f"mul: expected every input to broadcast to {fmt_shape(target)} (each size equal "
+                                 f"or 1); {name} outputs {fmt_shape(shape)}, whose {axis} is {size}",
+                                 hint=_broadcast_hint(name, axis, wanted))
+    return target
+
+
+def _broadcast_hint(name: str, axis: str, wanted: int) -> str:
+    if axis in ("C", "features"):
+        return f"end {name} with {wanted} channels (a gate's last 1x1 conv: out_channels {wanted})"
+    return f"pool {name} to 1 x 1 (`adaptive_avgpool: 1`) or give it the same H x W as the other inputs"
 
 
 def _projection_hint(in_shapes, names: list[str]) -> str:
@@ -109,9 +140,17 @@ def _build_add(layer, in_shapes, out_shape):
     return Add()
 
 
+def _build_mul(layer, in_shapes, out_shape):
+    from ..modules import Mul
+
+    return Mul()
+
+
 KINDS = [
     LayerKind("concat", Concat, _infer_concat, _no_cost, _build_concat,
               summary="concatenate branches along channels (torch.cat dim 1)", merges=True),
     LayerKind("add", Add, _infer_add, _no_cost, _build_add, summary="sum branches (residual connection)",
               merges=True),
+    LayerKind("mul", Mul, _infer_mul, _no_cost, _build_mul,
+              summary="multiply branches element-wise, broadcasting size-1 dimensions (gates)", merges=True),
 ]

@@ -1,4 +1,4 @@
-"""batchnorm and lrn (local response normalisation, as in AlexNet)."""
+"""batchnorm, layernorm, groupnorm and lrn (local response normalisation, as in AlexNet)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Literal, Optional
 
 from pydantic import Field, StrictBool
 
-from .base import Cost, LayerKind, LayerSchema, Number, Notes, PositiveInt, ShapeError, fmt_shape
+from .base import (Cost, LayerKind, LayerSchema, Number, Notes, PositiveInt, ShapeError, divisors, fmt_shape,
+                   no_cost)
 
 
 class BatchNorm(LayerSchema):
@@ -27,6 +28,26 @@ class LRN(LayerSchema):
     alpha: Number = 1e-4
     beta: Number = 0.75
     k: Number = 1.0
+
+
+class LayerNorm(LayerSchema):
+    """Normalise over the channels of each pixel of a (C, H, W) map (ConvNeXt's LayerNorm2d), or over the
+    features of a flat input (nn.LayerNorm); weight and bias are (C,)."""
+
+    kind: Literal["layernorm"] = "layernorm"
+    eps: Number = Field(1e-5, description="Added to the variance; ConvNeXt uses 1e-6.")
+    elementwise_affine: StrictBool = Field(True, description="Learn a per-channel weight (and bias).")
+    bias: StrictBool = Field(True, description="Learn the bias too (with elementwise_affine).")
+
+
+class GroupNorm(LayerSchema):
+    """Normalise over groups of channels (nn.GroupNorm); num_groups must divide the channels."""
+
+    kind: Literal["groupnorm"] = "groupnorm"
+    num_groups: PositiveInt = Field(description="Number of channel groups; 1 normalises over all channels.")
+    eps: Number = 1e-5
+    affine: StrictBool = True
+    num_channels: Optional[PositiveInt] = Field(None, description="Optional; checked against the inferred input.")
 
 
 def _infer_batchnorm(layer: BatchNorm, in_shapes, notes: Notes):
@@ -61,8 +82,50 @@ def _infer_lrn(layer: LRN, in_shapes, notes: Notes):
     return in_shape
 
 
-def _no_cost(layer, in_shapes, out_shape) -> Cost:
-    return Cost()
+def _infer_layernorm(layer: LayerNorm, in_shapes, notes: Notes):
+    (in_shape,) = in_shapes
+    if len(in_shape) not in (1, 3):
+        raise ShapeError(f"layernorm expects (C, H, W) or (features,); got {fmt_shape(in_shape)}")
+    return in_shape
+
+
+def _count_layernorm(layer: LayerNorm, in_shapes, out_shape) -> Cost:
+    per_channel = (1 + layer.bias) if layer.elementwise_affine else 0
+    return Cost(params=per_channel * in_shapes[0][0])
+
+
+def _build_layernorm(layer: LayerNorm, in_shapes, out_shape):
+    import torch.nn as nn
+
+    from ..modules import LayerNorm2d
+
+    module = LayerNorm2d if len(in_shapes[0]) == 3 else nn.LayerNorm
+    return module(in_shapes[0][0], eps=float(layer.eps), elementwise_affine=layer.elementwise_affine,
+                  bias=layer.bias)
+
+
+def _infer_groupnorm(layer: GroupNorm, in_shapes, notes: Notes):
+    (in_shape,) = in_shapes
+    if len(in_shape) not in (1, 3):
+        raise ShapeError(f"groupnorm expects (C, H, W) or (features,); got {fmt_shape(in_shape)}")
+    channels = in_shape[0]
+    if layer.num_channels is not None and layer.num_channels != channels:
+        raise ShapeError(f"num_channels: expected {channels} (the input's channels); got {layer.num_channels}",
+                         hint="remove num_channels (it is inferred)", field="num_channels")
+    if channels % layer.num_groups:
+        raise ShapeError(f"num_groups: expected a divisor of the input's {channels} channels; got {layer.num_groups}",
+                         hint=f"one of {divisors(channels)}", field="num_groups")
+    return in_shape
+
+
+def _count_groupnorm(layer: GroupNorm, in_shapes, out_shape) -> Cost:
+    return Cost(params=2 * in_shapes[0][0] if layer.affine else 0)
+
+
+def _build_groupnorm(layer: GroupNorm, in_shapes, out_shape):
+    import torch.nn as nn
+
+    return nn.GroupNorm(layer.num_groups, in_shapes[0][0], eps=float(layer.eps), affine=layer.affine)
 
 
 def _build_lrn(layer: LRN, in_shapes, out_shape):
@@ -75,6 +138,10 @@ def _build_lrn(layer: LRN, in_shapes, out_shape):
 KINDS = [
     LayerKind("batchnorm", BatchNorm, _infer_batchnorm, _count_batchnorm, _build_batchnorm,
               summary="batch normalisation (nn.BatchNorm2d / nn.BatchNorm1d)"),
-    LayerKind("lrn", LRN, _infer_lrn, _no_cost, _build_lrn,
+    LayerKind("layernorm", LayerNorm, _infer_layernorm, _count_layernorm, _build_layernorm,
+              summary="layer normalisation over channels or features (LayerNorm2d / nn.LayerNorm)"),
+    LayerKind("groupnorm", GroupNorm, _infer_groupnorm, _count_groupnorm, _build_groupnorm,
+              summary="group normalisation (nn.GroupNorm)", shorthand="num_groups"),
+    LayerKind("lrn", LRN, _infer_lrn, no_cost, _build_lrn,
               summary="local response normalisation (nn.LocalResponseNorm)", shorthand="size"),
 ]

@@ -1,4 +1,4 @@
-"""maxpool, avgpool, adaptive_avgpool, global_avgpool: torch.nn's 2-D pools."""
+"""maxpool, avgpool, adaptive_avgpool, global_avgpool, global_maxpool: torch.nn's 2-D pools."""
 
 from __future__ import annotations
 
@@ -43,6 +43,12 @@ class GlobalAvgPool(LayerSchema):
     """Average over all of H x W: (C, H, W) -> (C,), ready for a linear layer."""
 
     kind: Literal["global_avgpool"] = "global_avgpool"
+
+
+class GlobalMaxPool(LayerSchema):
+    """Maximum over all of H x W: (C, H, W) -> (C,)."""
+
+    kind: Literal["global_maxpool"] = "global_maxpool"
 
 
 def _geometry(layer):
@@ -100,16 +106,17 @@ def _build_adaptive(layer: AdaptiveAvgPool, in_shapes, out_shape):
     return nn.AdaptiveAvgPool2d(pair(layer.output_size))
 
 
-def _infer_global(layer: GlobalAvgPool, in_shapes, notes: Notes):
+def _infer_global(layer, in_shapes, notes: Notes):
     (in_shape,) = in_shapes
-    require_rank(in_shape, 3, "global_avgpool")
+    require_rank(in_shape, 3, layer.kind)
     return (in_shape[0],)
 
 
-def _build_global(layer: GlobalAvgPool, in_shapes, out_shape):
+def _build_global(layer, in_shapes, out_shape):
     import torch.nn as nn
 
-    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    pool = nn.AdaptiveAvgPool2d(1) if layer.kind == "global_avgpool" else nn.AdaptiveMaxPool2d(1)
+    return nn.Sequential(pool, nn.Flatten())
 
 
 KINDS = [
@@ -121,4 +128,6 @@ KINDS = [
               summary="adaptive average pooling to output_size (nn.AdaptiveAvgPool2d)", shorthand="output_size"),
     LayerKind("global_avgpool", GlobalAvgPool, _infer_global, _no_cost, _build_global,
               summary="global average pooling to (C,) (AdaptiveAvgPool2d(1) + Flatten)"),
+    LayerKind("global_maxpool", GlobalMaxPool, _infer_global, _no_cost, _build_global,
+              summary="global max pooling to (C,) (AdaptiveMaxPool2d(1) + Flatten)"),
 ]

@@ -21,7 +21,19 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's `
 
 
 def dot_edges(source: str) -> list[tuple[str, str, str]]:
-    return re.findall(r'^\s*(\w+) -> (\w+) \[label="([^"]*)"\];$', source, re.MULTILINE)
+    """Labelled edges (tail, head, shape); a frame's entry point fans out through unlabelled ones."""
+    return re.findall(r'^\s*(\w+) -> (\w+) \[label="([^"]*)"[^\]]*\];$', source, re.MULTILINE)
+
+
+def through_entries(source: str) -> set[tuple[str, str]]:
+    """(tail, head) of every edge, with each frame's entry point short-circuited."""
+    labelled = [(tail, head) for tail, head, _ in dot_edges(source)]
+    fan_out = re.findall(r'^\s*(\w+) -> (\w+) \[arrowhead=none[^\]]*\];$', source, re.MULTILINE)
+    into_entry = {}
+    for tail, head in labelled:
+        into_entry.setdefault(head, []).append(tail)
+    direct = {(tail, head) for tail, head in labelled if "_in" not in head}
+    return direct | {(tail, head) for entry, head in fan_out for tail in into_entry[entry]}
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -31,13 +43,44 @@ def test_every_layer_is_drawn_with_the_shape_on_every_edge(spec):
     for source in (dot_source(graph), mermaid_source(graph)):
         for node in drawn:
             assert re.search(rf"^\s*n{node.index}\b", source, re.MULTILINE), f"{spec}: {node.path} not drawn"
-    edges = dot_edges(dot_source(graph))
+    dot = dot_source(graph)
     shapes = {f"n{node.index}": "×".join(map(str, node.out_shape)) for node in drawn}
-    assert len(edges) == sum(len(node.inputs) for node in drawn) + 1  # plus the edge into `output`
-    for tail, head, label in edges:
+    for tail, head, label in dot_edges(dot):
         assert label == shapes[tail], f"{spec}: edge {tail} -> {head}"
-    mermaid_edges = re.findall(r'^\s*(\w+) -->\|"([^"]*)"\| (\w+)$', mermaid_source(graph), re.MULTILINE)
-    assert sorted((t, h, label) for t, label, h in mermaid_edges) == sorted(edges)
+
+    def value(index):
+        while graph.nodes[index].kind == BLOCK:
+            index = graph.nodes[index].inputs[0]
+        return f"n{index}"
+    expected = {(value(index), f"n{node.index}") for node in drawn for index in node.inputs}
+    assert through_entries(dot) == expected | {(value(graph.output), "output")}
+    mermaid_labelled = re.findall(r'^\s*(\w+) -->\|"([^"]*)"\| (\w+)$', mermaid_source(graph), re.MULTILINE)
+    assert sorted((t, h, label) for t, label, h in mermaid_labelled) == sorted(dot_edges(dot))
+
+
+def test_an_identity_shortcut_enters_its_own_frame():
+    dot = dot_source(netspec.check("specs/resnet_mini.yaml").graph)
+    frame = dot[dot.index('label="rblock1: residual"'):]
+    frame = frame[:frame.index("\n  }")]
+    entry = re.search(r"(\w+_in0) \[shape=point", frame).group(1)
+    add = next(f"n{node.index}" for node in netspec.check("specs/resnet_mini.yaml").graph.nodes
+               if node.module_name == "rblock1.0")
+    assert re.search(rf"^\s*{entry} -> {add} ", dot, re.MULTILINE)  # the shortcut starts inside the frame
+
+
+def test_collapse_folds_each_block_into_one_box_with_its_shapes(tmp_path):
+    graph = netspec.check("specs/resnet_mini.yaml").graph
+    dot = dot_source(graph, depth=0, rankdir="LR")
+    assert "rankdir=LR" in dot and "subgraph cluster" not in dot
+    assert "rblock1: residual\\n16×12×12 → 16×12×12\\n5 layers, 4,640 params" in dot
+    assert not any(f"n{node.index} [" in dot for node in graph.nodes if (node.module_name or "").startswith("rblock"))
+    assert len(re.findall(r" -> b\d+ ", dot)) == 2  # one edge into each folded block
+    assert mermaid_source(graph, depth=0, rankdir="LR").startswith("flowchart LR")
+
+
+def test_dropout_shows_its_probability_even_at_the_default():
+    graph = netspec.check("specs/alexnet_fashion.yaml").graph
+    assert "dropout\\np=0.5" in dot_source(graph)
 
 
 @needs_dot

@@ -11,6 +11,10 @@ from netspec.kinds.activations import KINDS
 
 LAYERS = [
     "relu",
+    "relu6",
+    "hardswish",
+    "hardsigmoid",
+    "mish",
     "{kind: leaky_relu, negative_slope: 0.2}",
     "{leaky_relu: 0.1}",
     "tanh",

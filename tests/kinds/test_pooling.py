@@ -39,6 +39,7 @@ SHAPES = [
     pytest.param("{adaptive_avgpool: 1}", (3, 7, 5), (3, 1, 1), id="adaptive-short-form"),
     pytest.param("{kind: adaptive_avgpool, output_size: 6}", (256, 13, 13), (256, 6, 6), id="adaptive-alexnet"),
     pytest.param("global_avgpool", (3, 7, 5), (3,), id="global"),
+    pytest.param("global_maxpool", (3, 7, 5), (3,), id="global-max"),
 ]
 
 
@@ -92,6 +93,9 @@ ERRORS = [
                  id="max-flat-input"),
     pytest.param("global_avgpool", (10,), "global_avgpool",
                  "global_avgpool expects a (C, H, W) feature map; got (10,)", "move this layer before `flatten`",
+                 id="global-on-flat"),
+    pytest.param("global_maxpool", (10,), "global_maxpool",
+                 "global_maxpool expects a (C, H, W) feature map; got (10,)", "move this layer before `flatten`",
                  id="global-flat-input"),
 ]
 
@@ -122,3 +126,13 @@ def test_ceil_mode_yes_is_not_silently_true():
     error = single_error(check_layer("{kind: maxpool, kernel_size: 2, ceil_mode: yes}", (3, 8, 8)))
     assert error.message == "ceil_mode: expected a valid boolean; got 'yes'"
     assert error.hint == "YAML 1.1 would read 'yes' as a boolean; netspec does not guess: write true or false"
+
+
+def test_global_maxpool_takes_the_maximum_of_each_channel():
+    import torch
+
+    import netspec
+
+    model = netspec.build(check_layer("global_maxpool", (3, 7, 5)))
+    x = torch.randn(2, 3, 7, 5)
+    assert torch.equal(model(x), x.amax(dim=(2, 3)))

@@ -1,0 +1,62 @@
+"""upsample: nn.Upsample, nearest or bilinear, by a scale factor or to a size (U-Net, FPN)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import Field, StrictBool, StrictInt
+
+from .base import LayerKind, LayerSchema, Notes, PositivePair, ShapeError, no_cost, pair, require_rank
+
+PositiveNumber = Union[Annotated[StrictInt, Field(ge=1)], Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]]
+Factor = Union[PositiveNumber, Annotated[list[PositiveNumber], Field(min_length=2, max_length=2)]]
+
+
+class Upsample(LayerSchema):
+    """Resize a (C, H, W) map by scale_factor (H * s, floored as PyTorch does) or to size [H, W]."""
+
+    kind: Literal["upsample"] = "upsample"
+    scale_factor: Optional[Factor] = Field(None, description="Multiply H and W by this (or [sh, sw]).")
+    size: Optional[PositivePair] = Field(None, description="The output's [H, W] (or one number for both).")
+    mode: Literal["nearest", "bilinear"] = "nearest"
+    align_corners: Optional[StrictBool] = Field(None, description="bilinear only: align the corner pixels.")
+
+
+def _infer(layer: Upsample, in_shapes, notes: Notes):
+    (in_shape,) = in_shapes
+    require_rank(in_shape, 3, "upsample")
+    if (layer.scale_factor is None) == (layer.size is None):
+        raise ShapeError("upsample: expected exactly one of `scale_factor` or `size`",
+                         hint="e.g. `{upsample: 2}` doubles H and W; `size: [32, 32]` sets them")
+    if layer.align_corners is not None and layer.mode == "nearest":
+        raise ShapeError("align_corners: expected it only with mode bilinear (PyTorch refuses it for nearest)",
+                         hint="remove align_corners or set `mode: bilinear`", field="align_corners")
+    if layer.size is not None:
+        return (in_shape[0], *pair(layer.size))
+    factors = _factors(layer)
+    height, width = (math.floor(float(length) * factor) for length, factor in zip(in_shape[1:], factors))
+    if min(height, width) < 1:
+        raise ShapeError(f"scale_factor: expected an output of at least 1 x 1; got {height} x {width}",
+                         hint="raise scale_factor", field="scale_factor")
+    return (in_shape[0], height, width)
+
+
+def _factors(layer: Upsample) -> tuple[float, float]:
+    factor = layer.scale_factor
+    return (float(factor), float(factor)) if not isinstance(factor, list) else (float(factor[0]), float(factor[1]))
+
+
+def _build(layer: Upsample, in_shapes, out_shape):
+    import torch.nn as nn
+
+    if layer.size is not None:
+        return nn.Upsample(size=pair(layer.size), mode=layer.mode, align_corners=layer.align_corners)
+    factors = _factors(layer)
+    return nn.Upsample(scale_factor=factors[0] if factors[0] == factors[1] else factors, mode=layer.mode,
+                       align_corners=layer.align_corners)
+
+
+KINDS = [LayerKind("upsample", Upsample, _infer, no_cost, _build,
+                   summary="resize by scale_factor or to size, nearest or bilinear (nn.Upsample)",
+                   shorthand="scale_factor")]
