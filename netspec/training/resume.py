@@ -49,7 +49,9 @@ def _resume_state(path: Path, settings: Settings, report: Report) -> dict | None
     return state
 
 
-FREE_ON_RESUME = {"data_dir"}  # the data may move between runs; what it is (dataset, limits, split) may not
+# the data may move between runs, and a fine-tuning run may freeze more or fewer layers; what the data is
+# (dataset, limits, validation split) and how the network learns may not change
+FREE_ON_RESUME = {"data_dir", "freeze", "init"}  # --init starts a run; a resumed one has its weights
 
 
 def _extends(state: dict, settings: Settings) -> bool:
@@ -73,4 +75,5 @@ def settings_record(settings: Settings) -> dict:
     return {"dataset": settings.dataset, "seed": settings.seed, "limit_train": settings.limit_train,
             "limit_test": settings.limit_test, "val_fraction": settings.val_fraction,
             "data_dir": None if settings.data_dir is None else str(settings.data_dir.resolve()),
+            "freeze": settings.freeze, "init": None if settings.init is None else str(settings.init),
             "config": settings.config.model_dump()}

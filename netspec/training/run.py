@@ -22,6 +22,7 @@ from .loop import EpochState, Schedule, Step, evaluate, make_optimizer
 from .metrics import Evaluation, write_evaluation, write_metrics
 from .pictures import plot_confusion, plot_curves
 from .steplog import StepLog, open_writer
+from .transfer import freeze_through, hold_frozen_batchnorm, init_from
 from .pipeline import EpochBatches, Preprocess, channel_stats, stats_sample, stream_seed
 from .progress import Progress
 from .distributed import start_runtime
@@ -175,6 +176,7 @@ class _Run:
         self.checkpoint_path = settings.out / CHECKPOINT_FILE
         torch.manual_seed(settings.seed)
         self.model = build_model(report, runtime)  # the same initial weights on every rank
+        self._transfer(settings)
         torch.manual_seed(stream_seed(settings.seed, -1, -1, runtime.rank))  # but each rank its own dropout masks
         self.optimizer = make_optimizer(self.model, self.config, runtime)
         shard = len(runtime.shard(torch.arange(len(data.train_images))))
@@ -189,6 +191,16 @@ class _Run:
         replica = runtime.data_parallel(self.model)
         self.step = Step(torch.compile(replica) if settings.compile else replica, self.optimizer,
                          self.schedule, self.config.label_smoothing, runtime)
+
+    def _transfer(self, settings: Settings) -> None:
+        """--init (a new run only: a resumed one has its own weights), --freeze and the spec's trainable: false."""
+        if settings.init is not None and not settings.resume:
+            self.progress.note(init_from(self.model, settings.init).render())
+        if settings.freeze is not None:
+            frozen = freeze_through(self.model, settings.freeze)
+            self.progress.note(f"--freeze {settings.freeze}: {len(frozen)} parameter tensors frozen, "
+                               f"{frozen[0]} to {frozen[-1]}")
+        hold_frozen_batchnorm(self.model)
 
     def go(self, resumed: dict | None) -> TrainResult:
         epoch, state, seconds = 0, EpochState.fresh(self.runtime.device), 0.0
