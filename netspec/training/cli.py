@@ -55,13 +55,13 @@ download_option = click.option("--download/--no-download", default=True, show_de
 @click.command(epilog="""
 \b
 Examples:
-  netspec train specs/resnet_mini.yaml --dataset mnist --data-dir ../shared/datasets/mnist --out runs/resnet
+  netspec train specs/resnet_mini.yaml --dataset mnist --data-dir ../shared/datasets/mnist --out runs/resnet_mini
   netspec train specs/lenet_cifar.yaml --dataset cifar10 --epochs 20 --lr 0.01 --optimizer sgd
   netspec train specs/alexnet_fashion.yaml --dataset fashion-mnist --limit-train 2000 --limit-test 500
-  netspec train specs/resnet_mini.yaml --dataset mnist --out runs/resnet --resume   # after Ctrl-C or a crash
-  netspec train specs/resnet_mini.yaml --dataset mnist --out runs/resnet --resume --epochs 5   # 2 more epochs
+  netspec train specs/resnet_mini.yaml --dataset mnist --out runs/resnet_mini --resume   # after Ctrl-C or a crash
+  netspec train specs/resnet_mini.yaml --dataset mnist --out runs/resnet_mini --resume --epochs 5   # 2 more epochs
   netspec train specs/resnet_mini.yaml --dataset photos/ --early-stopping 3   # photos/train/<class>/*.jpg ...
-  netspec train specs/resnet18.yaml --dataset photos/ --init resnet18-f37072fd.pth --freeze layer4   # fine-tune
+  netspec train zoo:resnet18 --set num_classes=5 --dataset photos/ --init resnet18.pth --freeze layer4
   netspec train specs/resnet_mini.yaml --dataset mnist --nproc-per-node 4   # data-parallel, 4 GPUs
   torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint host0:29500 \\
       -m netspec train specs/resnet_mini.yaml --dataset mnist   # on each of 2 nodes
@@ -159,8 +159,8 @@ def _launch(context: click.Context, nproc_per_node: int) -> None:
 @click.command("eval", epilog="""
 \b
 Examples:
-  netspec eval specs/resnet_mini.yaml runs/resnet/checkpoint.pt --data-dir ../shared/datasets/mnist
-  netspec eval specs/resnet_mini.yaml runs/resnet/checkpoint.pt --json > evaluation.json
+  netspec eval specs/resnet_mini.yaml runs/resnet_mini/checkpoint.pt --data-dir ../shared/datasets/mnist
+  netspec eval specs/resnet_mini.yaml runs/resnet_mini/checkpoint.pt --json > evaluation.json
 \b
 Exit status: 0 done; 1 bad spec, data or checkpoint; 2 usage error.""")
 @click.argument("spec", type=click.Path(dir_okay=False))
@@ -185,8 +185,8 @@ def evaluate(spec, checkpoint, dataset, data_dir, device, batch_size, limit_test
 @click.command(epilog="""
 \b
 Examples:
-  netspec predict specs/resnet_mini.yaml runs/resnet/checkpoint.pt digit.png
-  netspec predict specs/lenet_cifar.yaml runs/lenet/checkpoint.pt photos/*.jpg --top 5 --json
+  netspec predict specs/resnet_mini.yaml runs/resnet_mini/checkpoint.pt docs/examples/digit7.png
+  netspec predict specs/lenet_cifar.yaml runs/lenet_cifar/checkpoint.pt photos/*.jpg --top 5 --json
 \b
 Images are converted to the network's channels, resized to its input and
 normalised as in training. Exit status: 0 done; 1 bad spec, checkpoint or image.""")

@@ -135,6 +135,7 @@ def decode_all(files: Sequence[Path], channels: int, size: tuple[int, int],
     images = torch.empty((len(files), channels, *size), dtype=torch.uint8)
     readable = torch.zeros(len(files), dtype=torch.bool)
     failures, stored_channels = [], Counter()
+    _torchvision_io()  # imported once here, not once in every forked worker
     loader = torch.utils.data.DataLoader(_FileDecoder(files, channels, size, False), batch_size=256,
                                          num_workers=workers, collate_fn=_keep_list)
     for items in loader:
@@ -211,6 +212,7 @@ class StreamedImages:
     def batches(self, indices: Sequence[torch.Tensor]) -> Iterator[torch.Tensor]:
         """The uint8 batch of each index tensor, in order, on `device`; an unreadable file is a TrainError."""
         gpu_jpeg = self.device.type == "cuda" and _gpu_jpeg_available()
+        _torchvision_io()  # imported once here, not once in every forked worker
         loader = torch.utils.data.DataLoader(
             _FileDecoder(self.files, self.channels, self.size, gpu_jpeg), batch_sampler=[i.tolist() for i in indices],
             num_workers=self.workers, collate_fn=_keep_list, pin_memory=self.device.type == "cuda",

@@ -39,7 +39,7 @@ def evaluate(spec: Spec | str | Path, checkpoint: str | Path, dataset: str | Non
     The dataset and --data-dir default to the run's own (kept in the checkpoint); an image
     folder without test/ is judged on the run's validation split, chosen again by its seed.
 
-    >>> result = netspec.evaluate("specs/resnet_mini.yaml", "runs/resnet/checkpoint.pt",
+    >>> result = netspec.evaluate("specs/resnet_mini.yaml", "runs/resnet_mini/checkpoint.pt",
     ...                           data_dir="../shared/datasets/mnist")
     >>> print(result.render())        # accuracy, per-class table, confusion matrix
     """
@@ -66,7 +66,7 @@ def predict(spec: Spec | str | Path, checkpoint: str | Path, images: Sequence[st
     Images are converted to the spec's channels (grey or RGB), resized to its input
     size and normalised as in training.
 
-    >>> netspec.predict("specs/resnet_mini.yaml", "runs/resnet/checkpoint.pt", ["seven.png"])
+    >>> netspec.predict("specs/resnet_mini.yaml", "runs/resnet_mini/checkpoint.pt", ["seven.png"])
     [Prediction(path=PosixPath('seven.png'), top=[('7', 0.998), ('1', 0.001), ('2', 0.0004)])]
     """
     report, model, state, runtime = _load_trained(spec, checkpoint, device)

@@ -59,9 +59,9 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
     and TrainError (with a hint) for anything else the caller can fix.
 
     >>> result = netspec.train("specs/resnet_mini.yaml", dataset="mnist",
-    ...                        data_dir="../shared/datasets/mnist", epochs=1, out="runs/resnet")
+    ...                        data_dir="../shared/datasets/mnist", epochs=1, out="runs/resnet_mini")
     >>> result.test_acc, result.checkpoint
-    (0.9871, PosixPath('runs/resnet/checkpoint.pt'))
+    (0.9871, PosixPath('runs/resnet_mini/checkpoint.pt'))
     """
     report = check(spec).raise_for_errors()
     settings = resolve(report.spec.train, dataset, report.spec.name, overrides)
