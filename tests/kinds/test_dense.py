@@ -68,10 +68,10 @@ def test_errors_are_pinned_and_located(layers, input_shape, spot, message, hint)
     assert error.column == expected_column
 
 
-def test_misspelled_required_field_also_reports_it_missing():
+def test_misspelled_required_field_is_one_error_with_did_you_mean():
     report = check_layer("{kind: linear, out_feature: 10}", (60,))
-    assert [e.message for e in report.errors] == ["linear: missing required field 'out_features'",
-                                                  "linear: unknown field 'out_feature'"]
+    assert [(e.message, e.hint) for e in report.errors] == [("linear: unknown field 'out_feature'",
+                                                             "did you mean 'out_features'?")]
 
 
 def test_ten_to_the_twelve_parameter_linear_is_refused_before_any_allocation():
