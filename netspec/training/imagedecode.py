@@ -26,6 +26,8 @@ from typing import Iterator, Sequence
 import torch
 import torch.nn.functional as F
 
+from .errors import TrainError
+
 TORCHVISION_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp"}
 JPEG_SUFFIXES = {".jpg", ".jpeg"}
 SOURCE_KINDS = {1: "grayscale", 2: "grayscale+alpha", 3: "RGB", 4: "RGBA"}
@@ -211,31 +213,36 @@ class StreamedImages:
 
     def batches(self, indices: Sequence[torch.Tensor]) -> Iterator[torch.Tensor]:
         """The uint8 batch of each index tensor, in order, on `device`; an unreadable file is a TrainError."""
-        gpu_jpeg = self.device.type == "cuda" and _gpu_jpeg_available()
+        gpu_jpeg = jpeg_decoded_on(self.device)
         _torchvision_io()  # imported once here, not once in every forked worker
         loader = torch.utils.data.DataLoader(
             _FileDecoder(self.files, self.channels, self.size, gpu_jpeg), batch_sampler=[i.tolist() for i in indices],
             num_workers=self.workers, collate_fn=_keep_list, pin_memory=self.device.type == "cuda",
             prefetch_factor=4 if self.workers else None, persistent_workers=False)
         for items in loader:
-            yield self._assemble(items, gpu_jpeg)
+            yield self._assemble(items)
 
-    def _assemble(self, items: list, gpu_jpeg: bool) -> torch.Tensor:
-        from .errors import TrainError
-
+    def _assemble(self, items: list) -> torch.Tensor:
         bad = [(self.files[index], reason) for index, decoded, reason in items if decoded is None]
         if bad:
             raise TrainError(f"cannot read image {bad[0][0]}: {bad[0][1]} (it changed or broke after the folder "
                              "was scanned)", "remove or replace the file, then continue with --resume")
+        decoded = [(slot, kind, data) for slot, (_, (kind, data), _) in enumerate(items)]
+        on_host = [(slot, data) for slot, kind, data in decoded if kind == "pixels"]
+        if len(on_host) == len(items):  # one host-to-device copy per batch
+            return torch.stack([data for _, data in on_host]).to(self.device, non_blocking=True)
         out = torch.empty((len(items), self.channels, *self.size), dtype=torch.uint8, device=self.device)
-        jpegs = [(slot, data) for slot, (_, (kind, data), _) in enumerate(items) if kind == "jpeg"]
-        for slot, (_, (kind, data), _) in enumerate(items):
-            if kind == "pixels":
-                out[slot] = data.to(self.device, non_blocking=True)
-        if jpegs:
-            for (slot, _), pixels in zip(jpegs, _decode_jpegs_on_gpu([data for _, data in jpegs], self.device)):
-                out[slot] = fit(pixels, self.channels, self.size)
+        if on_host:
+            out[[slot for slot, _ in on_host]] = torch.stack([data for _, data in on_host]).to(self.device)
+        jpegs = [(slot, data) for slot, kind, data in decoded if kind == "jpeg"]
+        pixels = decode_jpegs_on_device([data for _, data in jpegs], self.device)
+        out[[slot for slot, _ in jpegs]] = torch.stack([fit(image, self.channels, self.size) for image in pixels])
         return out
+
+
+def jpeg_decoded_on(device: torch.device) -> bool:
+    """Whether JPEG files travel as bytes and are decoded on `device` (CUDA with nvjpeg), not in the workers."""
+    return device.type == "cuda" and _gpu_jpeg_available()
 
 
 @functools.cache
@@ -249,6 +256,6 @@ def _gpu_jpeg_available() -> bool:
         return False
 
 
-def _decode_jpegs_on_gpu(data: list[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
+def decode_jpegs_on_device(data: list[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
     io = _torchvision_io()
     return _quietly(io.decode_jpeg, data, mode=io.ImageReadMode.UNCHANGED, device=device)

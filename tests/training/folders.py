@@ -6,12 +6,28 @@ import gzip
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
+from click.testing import CliRunner
 from PIL import Image
 
+from netspec.cli import cli
 from netspec.training.data import load_dataset
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture
+def cache_in_tmp(tmp_path, monkeypatch):
+    """Image-folder caches in the test's own folder, not ~/.cache."""
+    monkeypatch.setenv("NETSPEC_DATA", str(tmp_path / "cache"))
+
+
+def invoke(*args):
+    """`netspec ARGS` in-process; a traceback in the output fails the test (errors must be messages)."""
+    result = CliRunner().invoke(cli, [str(arg) for arg in args])
+    assert "Traceback" not in result.output, result.output
+    return result
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -8,30 +8,20 @@ import os
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 from PIL import Image
 
 import netspec
-from netspec.cli import cli
 from netspec.training.errors import DataNotFound, TrainError
 from netspec.training.imagefolder import load_image_folder, scan
 from netspec.training.pipeline import gather, random_resized_crop
 
 from .conftest import MNIST_SAMPLE, SPECS
-from .folders import FASHION, folder_and_idx_twins, tiny_spec, write_classes
+from .folders import FASHION, cache_in_tmp, folder_and_idx_twins, invoke, tiny_spec, write_classes  # noqa: F401 (fixture)
 
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("NETSPEC_DATA", str(tmp_path / "cache"))
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli, [str(arg) for arg in args])
-    assert "Traceback" not in result.output, result.output
-    return result
+pytestmark = pytest.mark.usefixtures("cache_in_tmp")
 
 
 def _train_both(images, idx, dataset, tmp_path, epochs=2):
@@ -120,6 +110,27 @@ def test_the_stream_gives_the_pixels_the_in_memory_path_decodes(tmp_path, worker
     for index, batch in zip(indices, gather(streamed.train_images, indices)):
         assert batch.dtype == torch.uint8 and torch.equal(batch, decoded.train_images[index])
     assert torch.equal(streamed.train_labels, decoded.train_labels)
+
+
+@pytest.mark.filterwarnings("ignore:The image decoding:DeprecationWarning")  # torchvision 0.29's, for torchcodec
+def test_jpegs_decoded_on_the_device_in_one_batch_give_the_workers_pixels(tmp_path, monkeypatch):
+    """The CUDA path's assembly (JPEG bytes decoded in one batched call, other files by the workers), run with
+    torchvision's CPU decoder standing in for nvjpeg."""
+    from torchvision.io import decode_jpeg
+
+    from netspec.training import imagedecode
+
+    write_classes(tmp_path / "data", {"a": 3, "b": 3}, size=(12, 9), mode="RGB", suffix=".jpg")
+    write_classes(tmp_path / "data", {"a": 2, "b": 2}, size=(12, 9), mode="RGB", suffix=".png", seed=1)
+    decoded = load_image_folder(tmp_path / "data", 3, (8, 8), CPU, workers=0)
+    streamed = load_image_folder(tmp_path / "data", 3, (8, 8), CPU, memory_budget=0, workers=0)
+    calls = []
+    monkeypatch.setattr(imagedecode, "jpeg_decoded_on", lambda device: True)
+    monkeypatch.setattr(imagedecode, "decode_jpegs_on_device",
+                        lambda data, device: calls.append(len(data)) or decode_jpeg(data))
+    everything = torch.arange(len(decoded.train_labels))
+    batch, = gather(streamed.train_images, [everything])
+    assert calls == [6] and torch.equal(batch, decoded.train_images)
 
 
 def test_colours_are_converted_to_the_spec_channels_and_said_so(tmp_path):

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from click.testing import CliRunner
 
 import netspec
-from netspec.cli import cli
 from netspec.training.errors import CheckpointError, TrainError
 from netspec.training.transfer import freeze_through, init_from
 
-from .folders import tiny_spec, write_classes
+from .folders import cache_in_tmp, invoke, tiny_spec, write_classes  # noqa: F401 (fixture)
 
 
-@pytest.fixture(autouse=True)
-def cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("NETSPEC_DATA", str(tmp_path / "cache"))
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli, [str(arg) for arg in args])
-    assert "Traceback" not in result.output, result.output
-    return result
+pytestmark = pytest.mark.usefixtures("cache_in_tmp")
 
 
 def test_a_netspec_checkpoint_loads_by_name_and_a_new_head_is_reinitialised(tmp_path):

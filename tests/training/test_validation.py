@@ -16,12 +16,10 @@ from netspec.training.holdout import with_validation
 from netspec.training.loop import Schedule
 
 from .conftest import MNIST_SAMPLE
-from .folders import tiny_spec, write_classes
+from .folders import cache_in_tmp, tiny_spec, write_classes  # noqa: F401 (fixture)
 
 
-@pytest.fixture(autouse=True)
-def cache_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("NETSPEC_DATA", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("cache_in_tmp")
 
 
 @pytest.fixture
