@@ -171,8 +171,9 @@ def test_two_gloo_ranks_end_with_identical_weights_and_rank_0_writes_alone(two_r
     states = [rank_state["torch"] for rank_state in checkpoint["rng"]]
     assert len(states) == RANKS and not torch.equal(states[0], states[1])
     assert output.count("test accuracy") == 2  # rank 0's evaluation and summary lines, not rank 1's
-    assert sorted(path.name for path in out.iterdir()) == ["checkpoint.pt", "curves.png", "evaluation.json",
-                                                           "metrics.jsonl"]
+    assert sorted(path.name for path in out.iterdir()) == ["best.pt", "checkpoint.pt", "confusion.png", "curves.png",
+                                                           "evaluation.json", "metrics.jsonl", "tensorboard"]
+    assert len(list((out / "tensorboard").iterdir())) == 1  # rank 0's event file alone
 
 
 @pytest.mark.slow
