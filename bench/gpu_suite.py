@@ -134,7 +134,8 @@ class Suite:
                                             "compile s (epoch 1 - best later)", "epoch train s"], rows),
                             ["Record to beat: 0.76 s on a laptop GTX 1660 Ti (GPU-resident data).",
                              "train s: training seconds only, summed to the first epoch whose validation accuracy "
-                             "(10% of train held out) reaches 0.99; final acc: the test split, once at the end; setup+eval: reading MNIST, building, per-epoch evaluation, saves."]))
+                             "(10% of train held out) reaches 0.99; final acc: the test split, once at the end; "
+                             "setup+eval: reading MNIST, building, per-epoch evaluation, saves."]))
 
     def section_vs_seed(self) -> None:
         from train_vs_seed import CASES, Runner, rows_for

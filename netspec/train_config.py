@@ -17,7 +17,7 @@ class _Section(BaseModel):
 
 
 class Schedule(_Section):
-    """Learning-rate schedule. `plateau` lowers the rate by `factor` when test loss stalls (AlexNet's 10x)."""
+    """Learning-rate schedule. `plateau` lowers the rate by `factor` when the validation loss stalls (AlexNet's 10x)."""
 
     kind: Literal["none", "step", "multistep", "cosine", "onecycle", "plateau"] = "none"
     step_size: PositiveInt = Field(10, description="step: epochs between decays")

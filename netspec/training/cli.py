@@ -40,7 +40,8 @@ def _reported():
 
 
 dataset_option = click.option("--dataset", metavar="NAME|PATH",
-                              help="mnist, fashion-mnist or cifar10 (found in --data-dir, known places, or downloaded); "
+                              help="mnist, fashion-mnist or cifar10 (found in --data-dir, known places, or "
+                                   "downloaded); "
                                    "a folder of class folders (train/, val/, test/ or one folder); or imagefolder "
                                    "with --data-dir PATH.")
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False),

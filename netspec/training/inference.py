@@ -46,13 +46,14 @@ def evaluate(spec: Spec | str | Path, checkpoint: str | Path, dataset: str | Non
     report, model, state, runtime = _load_trained(spec, checkpoint, device)
     run = state["settings"]
     same_data = dataset is None or dataset == run["dataset"]
-    name, folder = dataset_and_folder(dataset or run["dataset"], data_dir or (run.get("data_dir") if same_data else None))
+    remembered = run.get("data_dir") if same_data else None
+    name, folder = dataset_and_folder(dataset or run["dataset"], data_dir or remembered)
     size = check_input_shape(report, name, run["config"].get("resize"), folder)
     settings = Settings(name, report.spec.train, Path("."), data_dir=folder, download=download)
     data = open_dataset(settings, (report.graph.input_shape[0], *size), runtime.device)
     if same_data:  # the run's own validation split, in case the final evaluation is on it
-        data = with_validation(data.limited(run.get("limit_train"), None), run.get("val_fraction", DEFAULT_VAL_FRACTION),
-                               run["seed"])
+        data = with_validation(data.limited(run.get("limit_train"), None),
+                               run.get("val_fraction", DEFAULT_VAL_FRACTION), run["seed"])
     split, images, labels = final_split(data.limited(None, limit_test).to(runtime.device))
     preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), size)
     evaluation = evaluate_model(model, images, labels, preprocess, batch_size, data.classes, runtime)
@@ -72,7 +73,8 @@ def predict(spec: Spec | str | Path, checkpoint: str | Path, images: Sequence[st
     report, model, state, runtime = _load_trained(spec, checkpoint, device)
     channels, height, width = report.graph.input_shape
     preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), (height, width))
-    batch = torch.cat([preprocess(_read_image(Path(path), channels, (height, width)).to(runtime.device)) for path in images])
+    batch = torch.cat([preprocess(_read_image(Path(path), channels, (height, width)).to(runtime.device))
+                       for path in images])
     with torch.inference_mode(), runtime.autocast():
         probabilities = torch.softmax(model.eval()(batch).float(), dim=1).cpu()
     classes = state["classes"]

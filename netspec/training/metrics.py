@@ -44,7 +44,8 @@ class Evaluation:
         """Per-class accuracy and the confusion matrix as aligned text."""
         classes = self.classes
         width = max(max(map(len, classes)), 5)
-        lines = [f"{self.split} accuracy {self.accuracy:.2%} on {self.total:,} images, {self.split} loss {self.loss:.4f}",
+        lines = [f"{self.split} accuracy {self.accuracy:.2%} on {self.total:,} images, "
+                 f"{self.split} loss {self.loss:.4f}",
                  "", "per-class accuracy:"]
         for name, value in zip(classes, self.per_class):
             lines.append(f"  {name:<{width}}  " + ("   n/a" if value is None else f"{value:7.2%}"))

@@ -128,7 +128,8 @@ def hold_frozen_batchnorm(model: nn.Module) -> int:
     held = 0
     for module in model.modules():
         weights = list(module.parameters(recurse=False))
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and weights and not any(w.requires_grad for w in weights):
+        frozen = weights and not any(weight.requires_grad for weight in weights)
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and frozen:
             module.register_forward_pre_hook(_normalise_with_running_statistics)
             held += 1
     return held

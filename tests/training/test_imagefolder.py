@@ -16,7 +16,8 @@ from netspec.training.imagefolder import load_image_folder, scan
 from netspec.training.pipeline import gather, random_resized_crop
 
 from .conftest import MNIST_SAMPLE, SPECS
-from .folders import FASHION, cache_in_tmp, folder_and_idx_twins, invoke, tiny_spec, write_classes  # noqa: F401 (fixture)
+from .folders import cache_in_tmp  # noqa: F401 (a fixture)
+from .folders import FASHION, folder_and_idx_twins, invoke, tiny_spec, write_classes
 
 CPU = torch.device("cpu")
 

@@ -49,7 +49,8 @@ def test_frozen_layers_are_bit_identical_after_an_epoch_and_the_run_resumes_with
     assert "--init " in result.output and "loaded 4 tensors" in result.output
     assert "--freeze conv1: 2 parameter tensors frozen, conv1.weight to conv1.bias" in result.output
     after = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["model"]
-    assert torch.equal(after["conv1.weight"], start["conv1.weight"]) and torch.equal(after["conv1.bias"], start["conv1.bias"])
+    for key in ("conv1.weight", "conv1.bias"):
+        assert torch.equal(after[key], start[key]), key
     assert not torch.equal(after["fc.weight"], start["fc.weight"])
     resumed = invoke(*args[:-2], "--resume", "--epochs", "2")  # no --freeze now: every layer trains
     assert resumed.exit_code == 0, resumed.output
