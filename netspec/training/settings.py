@@ -60,9 +60,13 @@ RUN_OPTIONS = {f.name for f in fields(Settings)} - {"dataset", "config"}
 
 def require_dataset(name: str) -> None:
     if name not in DATASETS + (IMAGE_FOLDER,):
-        raise TrainError(f"expected a dataset among {', '.join(DATASETS)}, or a folder of class folders; got '{name}'",
-                         "a folder is given as --dataset PATH (a path that exists) or --dataset imagefolder "
-                         "--data-dir PATH")
+        raise _unknown_dataset(name)
+
+
+def _unknown_dataset(name: str) -> TrainError:
+    return TrainError(f"expected a dataset among {', '.join(DATASETS)}, or a folder of class folders; got '{name}'",
+                      "a folder is given as --dataset PATH (a path that exists) or --dataset imagefolder "
+                      "--data-dir PATH")
 
 
 def dataset_and_folder(dataset: str, data_dir: str | Path | None) -> tuple[str, Path | None]:
@@ -72,13 +76,12 @@ def dataset_and_folder(dataset: str, data_dir: str | Path | None) -> tuple[str, 
             raise TrainError("expected --data-dir PATH with --dataset imagefolder (the folder of class folders)",
                              "or give the folder itself: --dataset PATH")
         return dataset, None if data_dir is None else Path(data_dir)
-    if Path(dataset).is_dir() or os.sep in dataset or dataset.startswith("."):
-        if data_dir is not None and Path(data_dir) != Path(dataset):
-            raise TrainError(f"expected the image folder once; got --dataset {dataset} and --data-dir {data_dir}",
-                             "drop --data-dir: --dataset PATH names the folder")
-        return IMAGE_FOLDER, Path(dataset)
-    require_dataset(dataset)
-    raise AssertionError("unreachable: require_dataset refused it")
+    if not (Path(dataset).is_dir() or os.sep in dataset or dataset.startswith(".")):
+        raise _unknown_dataset(dataset)
+    if data_dir is not None and Path(data_dir) != Path(dataset):
+        raise TrainError(f"expected the image folder once; got --dataset {dataset} and --data-dir {data_dir}",
+                         "drop --data-dir: --dataset PATH names the folder")
+    return IMAGE_FOLDER, Path(dataset)
 
 
 def resolve(spec_train: TrainConfig, dataset: str, spec_name: str, overrides: dict[str, Any]) -> Settings:

@@ -189,3 +189,17 @@ def test_random_resized_crops_differ_per_image_and_keep_the_whole_image_at_full_
     assert crops.min() >= images.min() and crops.max() <= images.max()
     again = random_resized_crop(batch, 0.1, torch.Generator().manual_seed(0))
     assert torch.equal(crops, again)
+
+
+def test_a_folder_is_named_by_its_path_or_by_imagefolder_with_data_dir(tmp_path):
+    from netspec.training.settings import dataset_and_folder
+
+    assert dataset_and_folder(str(tmp_path), None) == ("imagefolder", tmp_path)
+    assert dataset_and_folder("imagefolder", tmp_path) == ("imagefolder", tmp_path)
+    assert dataset_and_folder("mnist", tmp_path) == ("mnist", tmp_path)
+    with pytest.raises(TrainError, match="expected --data-dir PATH with --dataset imagefolder"):
+        dataset_and_folder("imagefolder", None)
+    with pytest.raises(TrainError, match="or a folder of class folders; got 'imagenet'"):
+        dataset_and_folder("imagenet", None)
+    with pytest.raises(TrainError, match="expected the image folder once"):
+        dataset_and_folder(str(tmp_path), tmp_path / "other")
