@@ -86,3 +86,10 @@ def test_the_readme_commands_run_as_written(tmp_path, monkeypatch):
         result = CliRunner().invoke(cli, words + (["--no-download"] if words[0] in ("train", "eval") else []))
         assert result.exit_code == 0, f"netspec {' '.join(words)}\n{result.output}"
     assert (work / "resnet_mini.onnx").is_file() and (work / "filters.png").is_file()
+
+
+def test_eval_reads_the_runs_dataset_and_data_dir_from_the_checkpoint(trained_run):
+    result = CliRunner().invoke(cli, ["eval", str(REPO / "specs/resnet_mini.yaml"), str(trained_run.checkpoint),
+                                      "--no-download"])  # offline: a download attempt would fail
+    assert result.exit_code == 0, result.output
+    assert f"test accuracy {trained_run.test_acc:.2%} on 400 images" in result.output
