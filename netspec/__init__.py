@@ -2,12 +2,14 @@
 
     spec = netspec.load("specs/resnet_mini.yaml")   # parse + validate (no torch)
     report = netspec.check(spec)                     # shapes, params, MACs, diagnostics (no torch)
+    netspec.load("specs/resnet_mini.yaml", overrides={"num_classes": 100})   # a variant
+    netspec.sweep("examples/resnet_family.yaml", ["width=8,16", "depth=1,2"])  # a row per grid point
     model = netspec.build(spec)                      # the nn.Module the checker described
     netspec.train("specs/resnet_mini.yaml", dataset="mnist")
     netspec.export(spec, "onnx", "resnet_mini.onnx")
     netspec.draw_graph(spec, "resnet_mini.svg")
 
-`check`, `load` and `draw_graph` never import torch; `build`, `train`, `export`
+`check`, `load`, `sweep` and `draw_graph` never import torch; `build`, `train`, `export`
 and `draw_filters` import it when called.
 """
 
@@ -24,10 +26,10 @@ from .spec import Spec, load
 __version__ = "0.1.0"
 
 _LAZY = {"build": ".builder", "export": ".exporters", "train": ".training", "evaluate": ".training",
-         "predict": ".training"}  # function -> the submodule defining it, imported on first use
+         "predict": ".training", "sweep": ".sweeps"}  # function -> the submodule defining it, imported on first use
 
 __all__ = ["Diagnostic", "ExportError", "Limits", "Report", "Spec", "SpecError", "build", "check", "draw_filters",
-           "draw_graph", "evaluate", "export", "json_schema", "load", "predict", "train"]
+           "draw_graph", "evaluate", "export", "json_schema", "load", "predict", "sweep", "train"]
 
 
 def __getattr__(name: str):

@@ -8,8 +8,12 @@ import sys
 import click
 
 from .check import check as check_spec
+from .cli_sweep import SWEEP_EXAMPLES, run_sweep, sweep_options
+from .cli_variant import variant_options
+from .cli_types import MAX_INTEGER, bounded_number, whole_number
 from .diagnostics import render_text
 from .expand import Limits
+from .variants import describe as describe_variant
 
 EXAMPLES = """
 \b
@@ -20,6 +24,11 @@ Examples:
   netspec export specs/lenet_cifar.yaml --format onnx -o lenet.onnx
   netspec graph specs/googlenet_mini.yaml -o googlenet.svg
   netspec schema > netspec.schema.json             # editor completion (see README)
+  netspec lsp                                      # live shapes and errors in your editor
+  netspec zoo                                      # the packaged model zoo; use one as zoo:resnet18
+\b
+Each command's --help gives its exit statuses; every command may also end with
+130 (Ctrl-C) or 70 (an internal error: a bug in netspec, please report it).
 """
 
 
@@ -34,10 +43,11 @@ def parse_shape(ctx, param, value):
         return None
     try:
         shape = tuple(int(part) for part in value.replace("x", ",").split(","))
-    except ValueError:
-        raise click.BadParameter(f"expected C,H,W such as 3,32,32; got '{value}'") from None
-    if len(shape) not in (1, 3) or min(shape) < 1:
-        raise click.BadParameter(f"expected C,H,W of positive integers such as 3,32,32; got '{value}'")
+    except ValueError:  # not a number, or more than Python's 4,300 digits
+        raise click.BadParameter(f"expected C,H,W such as 3,32,32; got '{value[:60]}'") from None
+    if len(shape) not in (1, 3) or min(shape) < 1 or max(shape) > MAX_INTEGER:
+        raise click.BadParameter(f"expected C,H,W of positive integers (at most {MAX_INTEGER:.0e}) such as "
+                                 f"3,32,32; got '{value[:60]}'")
     return shape
 
 
@@ -47,25 +57,40 @@ Examples:
   netspec check specs/alexnet.yaml
   netspec check specs/*.yaml
   netspec check specs/lenet_cifar.yaml --input 3,64,64 --batch 256
+  netspec check specs/googlenet_mini.yaml --depth 1   # each block one row
   netspec check --json specs/alexnet.yaml | jq .params
+  netspec check specs/resnet_mini.yaml --set num_classes=100
+  netspec check examples/resnet_family.yaml@s       # or --scale s: one of the spec's `scales:`
 \b
-Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
+Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""" + SWEEP_EXAMPLES)
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--input", "input_shape", callback=parse_shape, metavar="C,H,W",
               help="Check with this input shape instead of the spec's `input`.")
-@click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1),
+@click.option("--batch", default=1, show_default=True, type=whole_number(1),
               help="Batch size for the training-memory estimate.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (a list for several specs).")
-@click.option("--max-params", default=Limits.max_params, show_default=True, type=click.IntRange(min=1),
+@click.option("--depth", type=click.IntRange(min=1), help="Fold blocks and merges nested deeper than this into "
+              "one row with their totals (default: every layer).")
+@click.option("--max-params", default=Limits.max_params, show_default=True, type=whole_number(1),
               help="Refuse networks with more parameters.")
 @click.option("--max-memory", default=Limits.max_memory_bytes / 2**30, show_default=True,
-              type=click.FloatRange(min=0), help="Refuse networks whose training-memory estimate (GiB) is larger.")
-@click.option("--max-layers", default=Limits.max_nodes, show_default=True, type=click.IntRange(min=1),
+              type=bounded_number(0), help="Refuse networks whose training-memory estimate (GiB) is larger.")
+@click.option("--max-layers", default=Limits.max_nodes, show_default=True, type=whole_number(1),
               help="Refuse specs that expand (blocks, repeats) to more layers.")
-def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers):
+@variant_options()
+@sweep_options
+def check(specs, input_shape, batch, as_json, depth, max_params, max_memory, max_layers, overrides, scale, sweeps,
+          all_scales, as_csv, plot, max_macs):
     """Check SPECS statically: shapes, parameters, MACs and memory, without running anything."""
-    limits = Limits(max_nodes=max_layers, max_params=max_params, max_memory_bytes=int(max_memory * 2**30))
-    reports = [check_spec(path, input_shape=input_shape, batch_size=batch, limits=limits) for path in specs]
+    limits = Limits(max_nodes=max_layers, max_params=max_params, max_memory_bytes=int(max_memory * 2**30),
+                    max_macs=max_macs)
+    if sweeps or all_scales:
+        run_sweep(specs, sweeps, all_scales, as_json=as_json, as_csv=as_csv, plot=plot, limits=limits,
+                  overrides=overrides, scale=scale, input_shape=input_shape, batch_size=batch)
+    if as_csv or plot:
+        raise click.UsageError("--csv and --plot go with --sweep or --all-scales")
+    reports = [check_spec(path, input_shape=input_shape, batch_size=batch, limits=limits, overrides=overrides,
+                          scale=scale) for path in specs]
     if as_json:
         objects = [report.to_dict() for report in reports]
         click.echo(json.dumps(objects[0] if len(objects) == 1 else objects, indent=2))
@@ -76,9 +101,12 @@ def check(specs, input_shape, batch, as_json, max_params, max_memory, max_layers
             if index:
                 click.echo()
             if report.graph is not None and report.ok:
-                click.echo(render_table(report))
+                click.echo(render_table(report, depth))
+                variant = describe_variant(report.spec)
+                if variant:
+                    click.echo(variant)
             if report.diagnostics:
-                click.echo(render_text(report.diagnostics, report.spec.source if report.spec else None), err=True)
+                click.echo(render_text(report.diagnostics, report.sources), err=True)
             if not report.ok:
                 count = len(report.errors)
                 click.echo(f"{specs[index]}: {count} error{'s' * (count != 1)}", err=True)
@@ -95,6 +123,28 @@ def schema():
     from .schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+@cli.command(epilog="""
+\b
+Examples:
+  netspec lsp                     # what an editor runs; it speaks JSON-RPC on stdin/stdout
+\b
+  Neovim:  vim.lsp.start({name = "netspec", cmd = {"netspec", "lsp"}})
+  Helix:   [language-server.netspec] command = "netspec", args = ["lsp"] (languages.toml)
+  VS Code: see the README, "Live checking in your editor: netspec lsp"
+\b
+Exit status: 0 after the client's exit request, 1 when pygls is missing.""")
+@click.option("--stdio", is_flag=True, help="Accepted for clients that pass it; stdio is the only transport.")
+def lsp(stdio):
+    """Run the language server: live shapes, costs and errors in any editor with an LSP client."""
+    try:
+        import pygls  # noqa: F401 - an optional dependency, imported only here
+    except ImportError:
+        raise click.ClickException("netspec lsp needs pygls: pip install 'netspec[lsp]'") from None
+    from .lsp import serve
+
+    serve()
 
 
 def main() -> None:
@@ -123,3 +173,7 @@ from .cli_outputs import export as _export_command, filters as _filters_command,
 cli.add_command(_export_command)
 cli.add_command(_graph_command)
 cli.add_command(_filters_command)
+
+from .zoo.cli import zoo as _zoo_command  # noqa: E402
+
+cli.add_command(_zoo_command)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from .cli_variant import variant_options
 from .diagnostics import SpecError
 from .draw import GRAPH_FORMATS, draw_filters, draw_graph
 from .exporters import FORMATS
@@ -18,7 +19,7 @@ from .exporters.errors import ExportError
 
 EXIT_STATUS = """
 \b
-Exit status: 0 written, 1 errors in the spec, checkpoint or output path, 2 usage errors."""
+Exit status: 0 written, 1 errors in the spec, checkpoint or output path, 2 usage errors, 4 out of memory."""
 
 
 def _run(action, *args, **kwargs) -> Path:
@@ -31,6 +32,14 @@ def _run(action, *args, **kwargs) -> Path:
         click.echo(f"{args[0]}: {count} error{'s' * (count != 1)}; nothing written", err=True)
     except ExportError as error:
         click.echo(f"netspec: {error}", err=True)
+    except RuntimeError as error:  # building the network's tensors, as `train` does: 4 when memory runs out
+        from .training.errors import EXIT_OUT_OF_MEMORY, is_out_of_memory
+
+        if not is_out_of_memory(error):
+            raise
+        click.echo(f"netspec: out of memory building the network ({str(error).splitlines()[0][:200]})\n"
+                   "  hint: check its size with `netspec check`; lower --max-params to refuse such specs", err=True)
+        sys.exit(EXIT_OUT_OF_MEMORY)
     sys.exit(1)
 
 
@@ -53,6 +62,7 @@ Examples:
   netspec export specs/resnet_mini.yaml --checkpoint runs/resnet_mini/best.pt -o resnet_mini.pt
   netspec export specs/alexnet.yaml --random-weights -o alexnet.onnx   # untrained: to look at in Netron
   netspec export specs/googlenet_mini.yaml --format python -o googlenet_mini.py
+  netspec export specs/resnet_mini.yaml --set num_classes=100 --random-weights -o resnet100.onnx
 \b
 Load the results without netspec:
   onnxruntime.InferenceSession("resnet_mini.onnx")    # input "input", output "output"
@@ -71,7 +81,8 @@ for an untrained network on purpose (python writes source only: no weights).""" 
 @click.option("--random-weights", is_flag=True, help="Export freshly initialised weights (no --checkpoint).")
 @click.option("--input", "input_shape", callback=_parse_shape, metavar="C,H,W",
               help="Export for this input shape instead of the spec's `input`.")
-def export(spec, output, format_, checkpoint, random_weights, input_shape):
+@variant_options(recorded_in_checkpoint=True)
+def export(spec, output, format_, checkpoint, random_weights, input_shape, overrides, scale):
     """Export SPEC's network to ONNX, TorchScript, or plain PyTorch source."""
     from . import export as export_api
 
@@ -86,7 +97,8 @@ def export(spec, output, format_, checkpoint, random_weights, input_shape):
                                f"{format_} files carry weights: pass --checkpoint FILE (e.g. the checkpoint.pt or "
                                "best.pt of a `netspec train` run), or --random-weights for an untrained network")
     click.echo(f"exporting {spec} as {format_} ...", err=True)
-    _done(_run(export_api, spec, format_, output, checkpoint, input_shape=input_shape))
+    _done(_run(export_api, spec, format_, output, checkpoint, input_shape=input_shape, overrides=overrides,
+               scale=scale))
 
 
 @click.command(epilog="""
@@ -112,9 +124,11 @@ click a block to fold or unfold it, click a layer to see its row and YAML line.
               help="Show N levels of nested blocks; fold the deeper ones into one box each.")
 @click.option("--rankdir", type=click.Choice(["TB", "LR"]), default="TB", show_default=True,
               help="Lay the network out top to bottom or left to right.")
-def graph(spec, output, collapse, depth, rankdir):
+@variant_options()
+def graph(spec, output, collapse, depth, rankdir, overrides, scale):
     """Draw SPEC's network: layers, branches and merges, with the shape on every edge."""
-    _done(_run(draw_graph, spec, output, depth=0 if collapse else depth, rankdir=rankdir))
+    _done(_run(draw_graph, spec, output, depth=0 if collapse else depth, rankdir=rankdir, overrides=overrides,
+               scale=scale))
 
 
 @click.command(epilog="""
@@ -130,6 +144,7 @@ their input channels. Each kernel is scaled to its own range.""" + EXIT_STATUS)
 @click.option("-o", "--output", required=True, type=click.Path(), help="The .png to write.")
 @click.option("--layer", default=None, metavar="NAME",
               help="The conv layer to show, by module name (default: the first conv).")
-def filters(spec, checkpoint, output, layer):
+@variant_options(recorded_in_checkpoint=True)
+def filters(spec, checkpoint, output, layer, overrides, scale):
     """Save the learned kernels of SPEC's first conv layer, trained in CHECKPOINT, as an image grid."""
-    _done(_run(draw_filters, spec, checkpoint, output, layer=layer))
+    _done(_run(draw_filters, spec, checkpoint, output, layer=layer, overrides=overrides, scale=scale))

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 
 @dataclass(frozen=True)
 class Mark:
-    """A position in a source file; line and column count from 1."""
+    """A position in a source file; line and column count from 1.
+
+    `file` is set where the position is not in the file being read: an imported
+    spec, or a `--set` override (whose pseudo-file is named like `<--set width=2>`).
+    """
 
     line: int
     column: int
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,15 +57,15 @@ class DiagnosticSink:
 
     file: str | None = None
     items: list[Diagnostic] = field(default_factory=list)
-    # (severity, code, message, line, column) -> (its index in items, the paths it was reported at): O(1) for huge inputs
+    # (severity, code, message, file, line, column) -> (its index in items, the paths it was reported at): O(1) for huge inputs
     _seen: dict[tuple, tuple[int, list]] = field(default_factory=dict, repr=False)
 
     def add(self, severity: str, code: str, message: str, mark: Mark | None = None,
             path: str | None = None, hint: str | None = None) -> None:
-        diag = Diagnostic(severity, code, _clip(message), self.file,
+        diag = Diagnostic(severity, code, _clip(message), mark.file or self.file if mark else self.file,
                           mark.line if mark else None, mark.column if mark else None,
                           path, _clip(hint) if hint else hint)
-        key = (severity, code, diag.message, diag.line, diag.column)
+        key = (severity, code, diag.message, diag.file, diag.line, diag.column)
         if key not in self._seen:
             self._seen[key] = (len(self.items), [path])
             self.items.append(diag)
@@ -70,6 +77,11 @@ class DiagnosticSink:
         first = self.items[index]
         self.items[index] = replace(first, message=_clip(f"{diag.message} (in each of {len(paths)} uses: "
                                                          f"{_listed(paths)})"))
+
+    def copy(self) -> "DiagnosticSink":
+        """A sink holding what this one holds, to which more can be added without changing this one."""
+        return DiagnosticSink(self.file, list(self.items), {key: (index, list(paths))
+                                                           for key, (index, paths) in self._seen.items()})
 
     def error(self, code: str, message: str, mark: Mark | None = None,
               path: str | None = None, hint: str | None = None) -> None:
@@ -97,7 +109,7 @@ def _clip(text: str, limit: int = 500) -> str:
 class SpecError(Exception):
     """Raised by the Python API when a spec has errors; carries every diagnostic."""
 
-    def __init__(self, diagnostics: list[Diagnostic], source_text: str | None = None):
+    def __init__(self, diagnostics: list[Diagnostic], source_text: "str | Mapping[str, str] | None" = None):
         self.diagnostics = list(diagnostics)
         self.source_text = source_text
         errors = [d for d in self.diagnostics if d.is_error]
@@ -117,11 +129,16 @@ def _headline(diag: Diagnostic) -> str:
     return f"{where}: {diag.severity}: {diag.message}"
 
 
-def render_text(diagnostics: list[Diagnostic], source_text: str | None = None) -> str:
-    """Compiler-style rendering: headline, the offending line, a caret, the hint."""
-    lines = source_text.splitlines() if source_text else []
+def render_text(diagnostics: list[Diagnostic], source_text: "str | Mapping[str, str] | None" = None) -> str:
+    """Compiler-style rendering: headline, the offending line, a caret, the hint.
+
+    `source_text` is the spec's text, or a mapping of file name to text when the
+    diagnostics come from several files (imports, overrides).
+    """
     out: list[str] = []
     for diag in diagnostics:
+        text = source_text.get(diag.file) if isinstance(source_text, Mapping) else source_text
+        lines = text.splitlines() if text else []
         out.append(_headline(diag))
         if diag.path:
             out.append(f"  in {diag.path}")
@@ -148,8 +165,21 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
     return json.dumps([d.to_dict() for d in diagnostics], indent=2)
 
 
+SMALL_CANDIDATE_SET = 64  # up to this many names, difflib compares the word with each one
+MAX_SUGGESTED_LENGTH = 48  # longer names are not suggested (their index would be quadratic in size)
+MAX_CANDIDATES = 64  # names difflib ranks for one suggestion, however many the index finds
+
+
 def nearest(word: str, candidates) -> str | None:
-    """The closest candidate by edit distance, for 'did you mean' hints."""
+    """The closest candidate by edit distance, for 'did you mean' hints.
+
+    Linear however many names a file holds: a large set is indexed once (NameIndex) and
+    only the names a couple of edits away are ranked.
+    """
+    if isinstance(candidates, NameIndex):
+        candidates = candidates.near(word)
+    elif len(candidates) > SMALL_CANDIDATE_SET:
+        candidates = _index_of(frozenset(candidates)).near(word)
     return _nearest(word, tuple(sorted(candidates)))
 
 
@@ -157,3 +187,61 @@ def nearest(word: str, candidates) -> str | None:
 def _nearest(word: str, candidates: tuple[str, ...]) -> str | None:
     matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+@functools.lru_cache(maxsize=8)
+def _index_of(names: frozenset[str]) -> "NameIndex":
+    return NameIndex.of(names)
+
+
+def _variants(word: str) -> list[str]:
+    """The word and each way of deleting one character from it."""
+    return list(dict.fromkeys([word] + [word[:i] + word[i + 1:] for i in range(len(word))]))
+
+
+class NameIndex:
+    """Names indexed by their one-character deletions (a symmetric-delete index): the names within
+    two edits of a word (an insertion, deletion, substitution or swap each) are found in time that
+    depends on the word's length, not on how many names there are."""
+
+    def __init__(self) -> None:
+        self._by_variant: dict[str, dict[str, None]] = {}  # dicts as ordered sets: deterministic hints
+        self.names: list[str] = []
+
+    @classmethod
+    def of(cls, names) -> "NameIndex":
+        index = cls()
+        for name in sorted(names):
+            index.add(name)
+        return index
+
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
+    def add(self, name: str) -> None:
+        self.names.append(name)
+        if len(name) <= MAX_SUGGESTED_LENGTH:
+            for variant in _variants(name):
+                self._by_variant.setdefault(variant, {})[name] = None
+
+    def sync(self, names: dict) -> "NameIndex":
+        """Index the names added to `names` (a dict that only grows) since the last call."""
+        new = len(names) - self.count
+        if new > 0:
+            for name in reversed(list(itertools.islice(reversed(names), new))):
+                self.add(name)
+        return self
+
+    def near(self, word: str) -> list[str]:
+        """The names worth ranking for `word`: all of a small set, else those a couple of edits away."""
+        if self.count <= SMALL_CANDIDATE_SET:
+            return self.names
+        found: dict[str, None] = {}
+        if len(word) <= MAX_SUGGESTED_LENGTH:
+            for variant in _variants(word):
+                for name in self._by_variant.get(variant, ()):
+                    found[name] = None
+                    if len(found) >= MAX_CANDIDATES:
+                        return list(found)
+        return list(found)

@@ -9,9 +9,10 @@ an earlier error gets an unknown shape instead of a second, confusing error.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from . import adapt
-from .diagnostics import DiagnosticSink, Mark, nearest
+from .diagnostics import DiagnosticSink, Mark, NameIndex, nearest
 from .expand_blocks import BlockForms, Form, Scope
 from .ir import INPUT, Graph, Node
 from .kinds import REGISTRY, Notes, ShapeError
@@ -19,7 +20,7 @@ from .expr import UNRESOLVED
 from .names import name_problem
 from .spec import Spec, evaluate_value
 from .validation import validate_into
-from .yamlsrc import YMap, YNode, YScalar, YSeq, to_plain
+from .yamlsrc import DEFAULT_MAX_LAYERS, YMap, YNode, YScalar, YSeq, to_plain
 
 NAMED_FORMS = ("block", "repeat")
 
@@ -28,10 +29,11 @@ NAMED_FORMS = ("block", "repeat")
 class Limits:
     """Budgets that refuse a spec before anything is allocated."""
 
-    max_nodes: int = 10_000
+    max_nodes: int = DEFAULT_MAX_LAYERS  # also sizes the YAML reading budget (yamlsrc.YamlBudget)
     max_repeat: int = 1_000
     max_params: int = 2_000_000_000
     max_memory_bytes: int = 64 * 2**30
+    max_macs: int | None = None  # multiply-accumulates per sample; None: no limit
 
 
 class Expander(BlockForms):
@@ -132,11 +134,19 @@ class Expander(BlockForms):
             return None
         return Form(key, YMap({shorthand: value}, node.mark, {shorthand: at}))
 
+    @cached_property
+    def kind_names(self) -> NameIndex:
+        """What a layer entry may name, indexed once: a file with thousands of typos stays linear."""
+        return NameIndex.of(set(REGISTRY) | set(self.spec.blocks) | set(NAMED_FORMS))
+
+    @cached_property
+    def block_names(self) -> NameIndex:
+        return NameIndex.of(self.spec.blocks)
+
     def known_kind(self, kind: str, mark: Mark, path: str, via: str | None = None) -> bool:
         if kind in REGISTRY:
             return True
-        choices = set(REGISTRY) | set(self.spec.blocks) | set(NAMED_FORMS)
-        guess = nearest(kind, choices)
+        guess = nearest(kind, self.kind_names)
         where = f" (the value of parameter '{via}')" if via else ""
         self.sink.error("layer.unknown_kind", f"unknown layer kind '{kind}'{where}", mark, path,
                         f"did you mean '{guess}'?" if guess else f"known kinds: {', '.join(sorted(REGISTRY))}")
@@ -191,7 +201,7 @@ class Expander(BlockForms):
     def resolve(self, name, scope: Scope, form: Form, key: str, path: str, mark: Mark | None = None) -> int | None:
         index = scope.lookup(name) if isinstance(name, str) else None
         if index is None:
-            guess = nearest(str(name), scope.visible())
+            guess = scope.suggest(str(name))
             self.sink.error("layer.unknown_name", f"{key}: no earlier layer is named '{name}'",
                             mark or self.field_mark(form, key), path,
                             f"did you mean '{guess}'?" if guess else "give the layer `name: ...` before referring to it")
@@ -299,7 +309,7 @@ class Expander(BlockForms):
         if len(self.graph.nodes) > self.limits.max_nodes and not self.stopped:
             self.stopped = True
             self.sink.error("budget.nodes", f"the spec expands to more than {self.limits.max_nodes} layers",
-                            node.mark, node.path, "lower a `repeat:` count, or raise the limit with --max-layers")
+                            node.mark, node.path, "lower a `repeat:` count, or raise the limit with --max-layers (Limits.max_nodes)")
         return node.index
 
 

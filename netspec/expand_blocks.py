@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import adapt
-from .diagnostics import Mark, nearest
+from .diagnostics import Mark, NameIndex, nearest
 from .expr import UNRESOLVED
 from .ir import BLOCK, Node
 from .spec import REQUIRED, evaluate_value
@@ -22,6 +22,7 @@ class Scope:
     params: dict
     parent: "Scope | None" = None
     names: dict[str, tuple[int, Mark | None]] = field(default_factory=dict)
+    index: NameIndex = field(default_factory=NameIndex, repr=False)  # built on the first miss only
 
     def lookup(self, name: str) -> int | None:
         scope = self
@@ -31,8 +32,13 @@ class Scope:
             scope = scope.parent
         return None
 
-    def visible(self) -> set[str]:
-        return set(self.names) | (self.parent.visible() if self.parent else set())
+    def suggest(self, word: str) -> str | None:
+        """The visible name closest to `word`, in time independent of how many names there are."""
+        near, scope = [], self
+        while scope is not None:
+            near += scope.index.sync(scope.names).near(word)
+            scope = scope.parent
+        return nearest(word, near)
 
     def child(self) -> "Scope":
         return Scope(self.params, self)
@@ -69,7 +75,7 @@ class BlockForms:
         name_node = form.fields.items["block"]
         block = self.spec.blocks.get(name_node.value) if isinstance(name_node, YScalar) else None
         if block is None:
-            guess = nearest(str(to_plain(name_node)), self.spec.blocks)
+            guess = nearest(str(to_plain(name_node)), self.block_names)
             self.sink.error("block.unknown", f"unknown block '{to_plain(name_node)}'", name_node.mark, path,
                             f"did you mean '{guess}'?" if guess else "define it under `blocks:` at the top level")
             return self.unknown(x, path, form.fields.mark)
@@ -85,7 +91,7 @@ class BlockForms:
                                path)
         if bound is None or source is None:
             return self.unknown(x, path, form.fields.mark)
-        inner = Scope({**self.spec.params, **bound}, names={"input": (source, None)})
+        inner = Scope({**block.scope, **bound}, names={"input": (source, None)})  # the params of its own file
         out = self.sequence(block.layers.items, source, inner, f"{path}.{block.name}", prefix + ".",
                             (*stack, block.name))
         node = Node(len(self.graph.nodes), BLOCK, path, (out,), self.graph.nodes[out].out_shape,
@@ -110,7 +116,7 @@ class BlockForms:
         for param, default in block.params.items():
             value = args.get(param, default)
             if isinstance(value, YScalar):  # a default over the block's input or earlier parameters
-                value = evaluate_value(value, adapt.expression_scope({**self.spec.params, **bound}, shape), self.sink,
+                value = evaluate_value(value, adapt.expression_scope({**block.scope, **bound}, shape), self.sink,
                                        f"blocks.{block.name}.params.{param}")
             if value is UNRESOLVED:
                 ok = False  # already reported where it was evaluated
@@ -135,7 +141,8 @@ class BlockForms:
         example = "e.g. `{repeat: 3, layers: [{block: residual, channels: 16}]}`"
         if type(times) is not int or not 0 <= times <= self.limits.max_repeat:
             self.sink.error("repeat.count", f"repeat: expected a whole number from 0 to {self.limits.max_repeat}; "
-                            f"got {times!r}", self.field_mark(form, "repeat"), path, example)
+                            f"got {times!r}", self.field_mark(form, "repeat"), path,
+                            f"{example}; more copies: raise Limits.max_repeat (Python API)")
             return self.unknown(x, path, form.fields.mark)
         if not isinstance(body, YSeq):
             got = "nothing" if body is None else repr(to_plain(body))

@@ -10,6 +10,7 @@ unary minus, parentheses, the functions of `_FUNCTIONS`, comparisons, and/or/not
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import warnings
@@ -60,13 +61,20 @@ def names_in(text: str) -> set[str] | None:
     """
     if len(text) > MAX_LENGTH:
         return set()
+    names = _names(text)
+    return None if names is None else set(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _names(text: str) -> frozenset[str] | None:
     try:
         tree = _parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - set(_FUNCTIONS)
+    return frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name)) - set(_FUNCTIONS)
 
 
+@functools.lru_cache(maxsize=4096)  # a spec's few distinct expressions, evaluated per layer, block use and sweep point
 def _parse(text: str) -> ast.Expression:
     with warnings.catch_warnings():  # Python warns on text like '1and 2' before refusing it; we report it ourselves
         warnings.simplefilter("ignore", SyntaxWarning)

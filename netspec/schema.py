@@ -50,10 +50,17 @@ def json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "netspec network spec",
         "type": "object",
-        "required": ["name", "input", "layers"],
+        "anyOf": [{"required": ["name", "input", "layers"]},  # a network, or a file of blocks for `imports:`
+                  {"required": ["blocks"], "not": {"required": ["layers"]}}],
         "additionalProperties": False,
         "properties": {
             "name": {"type": "string", "description": "The network's name (the built module's class name)."},
+            "imports": {"type": "array", "items": {"type": "string"},
+                        "description": "Spec files (relative to this one) or zoo:NAME whose `blocks:` this spec uses."},
+            "scales": {"type": "object", "description": "Named presets of params, chosen with --scale NAME or "
+                                                        "spec.yaml@NAME.",
+                       "additionalProperties": {"type": "object", "additionalProperties": {
+                           "anyOf": [{"type": "number"}, {"type": "boolean"}, EXPRESSION]}}},
             "description": {"type": "string", "description": "Free text about the network."},
             "input": {"type": "array", "minItems": 1, "maxItems": 3,
                       "description": "The input shape per sample: [channels, height, width], or [features].",

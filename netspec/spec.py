@@ -8,18 +8,24 @@ into its kind's schema while it builds the graph IR.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .diagnostics import DiagnosticSink, Mark, SpecError, nearest
 from .expr import UNRESOLVED, ExprError, evaluate
+from .imports import Library, read_imports, spec_path
 from .kinds import REGISTRY
+from .located import reporting_for
 from .train_config import TrainConfig
 from .spec_defaults import read_defaults
 from .validation import validate_into
-from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
+from .variants import Variant, apply_variant, split_scale, variant_for
+from .yamlsrc import YamlBudget, YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
 
-TOP_LEVEL_KEYS = ("name", "description", "input", "params", "defaults", "blocks", "layers", "train")
+TOP_LEVEL_KEYS = ("name", "description", "imports", "input", "params", "scales", "defaults", "blocks", "layers",
+                  "train")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REQUIRED = object()  # marks a block parameter without default
 STRUCTURAL = ("repeat", "block")  # forms handled by the expander, not by the kind registry
@@ -31,6 +37,7 @@ class BlockDef:
     params: dict[str, Any]  # name -> default value, REQUIRED, or a YNode evaluated at each use (see _block_params)
     layers: YSeq
     mark: Mark
+    scope: dict[str, Any] = field(default_factory=dict)  # the params of the file defining it, which its layers see
 
 
 @dataclass
@@ -47,29 +54,80 @@ class Spec:
     description: str | None = None
     file: str | None = None
     source: str = ""
+    scale: str | None = None  # the `scales:` preset it was read at
+    scales: tuple[str, ...] = ()  # every preset the spec defines
+    overrides: dict[str, Any] = field(default_factory=dict)  # name -> value, as given (`--set`, `overrides=`)
+    sources: dict[str, str] = field(default_factory=dict)  # file -> text, for the spec, its imports, its overrides
+    document: "Document | None" = field(default=None, repr=False, compare=False)  # to derive other variants
+    variant: "Variant | None" = field(default=None, repr=False, compare=False)  # the scale and overrides, located
+
+    def variant_record(self) -> dict:
+        """What a checkpoint keeps so that eval, predict, export and --resume rebuild this network."""
+        return {"scale": self.scale, "overrides": dict(self.overrides)}
 
 
-def load(source: str, *, text: str | None = None) -> Spec:
+def load(source: str | Path, *, text: str | None = None, overrides: "Mapping[str, Any] | None" = None,
+         scale: str | None = None) -> Spec:
     """Read and validate a spec file (or `text`, named `source`); raise SpecError on problems.
 
-    >>> spec = netspec.load("specs/resnet_mini.yaml")
-    >>> spec.name, spec.input_shape
-    ('resnet_mini', (1, 28, 28))
+    `overrides` sets params (`{"width": 0.5}`) and training settings (`{"train.lr": 0.1}`);
+    `scale` picks one of the spec's `scales:` (so does a `@scale` suffix: "net.yaml@s").
+
+    >>> spec = netspec.load("specs/resnet_mini.yaml", overrides={"num_classes": 100})
+    >>> spec.name, spec.input_shape, spec.params
+    ('resnet_mini', (1, 28, 28), {'num_classes': 100})
     """
-    sink = DiagnosticSink(source)
-    spec = read_spec(source, sink, text=text)
+    sink = DiagnosticSink(str(source))
+    spec = read_spec(str(source), sink, text=text, overrides=overrides, scale=scale)
     if spec is None or sink.has_errors:
-        raise SpecError(sink.items, spec.source if spec else text)
+        raise SpecError(sink.items, spec.sources if spec else text)
     return spec
 
 
-def read_spec(source: str, sink: DiagnosticSink, *, text: str | None = None) -> Spec | None:
+def read_spec(source: str, sink: DiagnosticSink, *, text: str | None = None, overrides=None, scale=None,
+              variant: Variant | None = None, budget: YamlBudget | None = None) -> Spec | None:
     """Like `load`, but report problems into `sink`; returns what could be read."""
+    variant = variant or variant_for(sink, source, scale, overrides)
+    document = read_document(split_scale(source)[0] if text is None else source, sink, text=text, budget=budget)
+    return None if document is None else derive(document, variant, sink)
+
+
+@dataclass
+class Document:
+    """A spec file read, parsed and its imports read, once: each variant of it is derived from this."""
+
+    file: str
+    text: str
+    root: YNode | None
+    libraries: list[Library]
+    sink: DiagnosticSink  # what reading found: every variant's report starts with these
+
+
+def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None,
+                  budget: YamlBudget | None = None) -> Document | None:
+    sink.file, path = source, source
     if text is None:
-        text = read_source(source, sink)
+        try:
+            path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
+        except FileNotFoundError as error:
+            sink.error("file.unreadable", str(error))
+            return None
+        text = read_source(path, sink, budget)
         if text is None:
             return None
-    root = parse_yaml(text, sink)
+    root = parse_yaml(text, sink, budget)
+    libraries = read_imports(root, path, text, sink, budget) if isinstance(root, YMap) else []
+    return Document(source, text, root, libraries, sink.copy())
+
+
+def sink_for(document: Document) -> DiagnosticSink:
+    """A sink for one variant of `document`, holding what reading the document found."""
+    return document.sink.copy()
+
+
+def derive(document: Document, variant: Variant, sink: DiagnosticSink) -> Spec:
+    """The spec `document` describes at `variant` (its scale and overrides); problems go to `sink`."""
+    root, source, text = document.root, document.file, document.text
     if root is None:
         return Spec(name="?", input_shape=(), layers=YSeq([], Mark(1, 1)), file=source, source=text)
     if not isinstance(root, YMap):
@@ -77,15 +135,55 @@ def read_spec(source: str, sink: DiagnosticSink, *, text: str | None = None) -> 
         sink.error("spec.not_mapping", f"expected a mapping with name, input and layers at the top of the spec; "
                    f"got {got}", root.mark, hint="start the file with `name: my_net`")
         return Spec(name="?", input_shape=(), layers=YSeq([], root.mark), file=source, source=text)
-    return _read_root(root, sink, source, text)
+    spec = _read_root(apply_variant(root, variant, sink), sink, source, text)
+    spec.blocks = _with_imported_blocks(document.libraries, spec.blocks, sink)
+    scales = root.get("scales")
+    spec.scale, spec.scales = variant.scale, tuple(scales.items) if isinstance(scales, YMap) else ()
+    spec.overrides = variant.record()["overrides"]
+    spec.sources = {source: text, **{lib.file: lib.text for lib in document.libraries}, **variant.sources}
+    spec.document, spec.variant = document, variant
+    return spec
 
 
-def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec:
+def _with_imported_blocks(libraries: list[Library], own: dict[str, BlockDef], sink: DiagnosticSink) -> dict:
+    """The spec's blocks and its imports' blocks; one name defined in two places is an error naming both."""
+    blocks: dict[str, BlockDef] = {}
+    for library in libraries:
+        with reporting_for(sink, library.file):
+            _read_root_keys(library.root, sink)
+            params = _read_params(library.root.get("params"), sink)
+            defined = _read_blocks(library.root.get("blocks"), params, sink)
+        for block in defined.values():
+            _add_block(blocks, block, sink, replace=False)
+    for block in own.values():
+        _add_block(blocks, block, sink, replace=True)  # uses then fit what the spec itself says: one error, not two
+    return blocks
+
+
+def _add_block(blocks: dict[str, BlockDef], block: BlockDef, sink: DiagnosticSink, replace: bool) -> None:
+    first = blocks.get(block.name)
+    if first is None or replace:
+        blocks[block.name] = block
+    if first is None:
+        return
+    sink.error("block.clash", f"block '{block.name}' is defined twice: at {_where(first.mark, sink)} and here",
+               block.mark, hint="rename one of them (blocks of every imported file share one namespace)")
+
+
+def _where(mark: Mark, sink: DiagnosticSink) -> str:
+    return f"{mark.file or sink.file}:{mark.line}:{mark.column}"
+
+
+def _read_root_keys(root: YMap, sink: DiagnosticSink) -> None:
     for key in root.items:
         if key not in TOP_LEVEL_KEYS:
             guess = nearest(key, TOP_LEVEL_KEYS)
             sink.error("spec.unknown_key", f"unknown top-level key '{key}'", root.key_mark(key),
                        hint=f"did you mean '{guess}'?" if guess else f"top-level keys: {', '.join(TOP_LEVEL_KEYS)}")
+
+
+def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec:
+    _read_root_keys(root, sink)
     name = _string(root, "name", sink, default="network")
     params = _read_params(root.get("params"), sink)
     spec = Spec(name=name, input_shape=_read_input(root, params, sink), layers=_read_layers(root, sink),
@@ -128,8 +226,10 @@ def _read_params(node: YNode | None, sink: DiagnosticSink) -> dict[str, int | fl
         resolved = evaluate_value(value, params, sink, f"params.{key}")
         if isinstance(resolved, (int, float)):  # a bool too: a switch for `if:`
             params[key] = resolved
-        elif resolved is not UNRESOLVED:
+            continue
+        if resolved is not UNRESOLVED:
             sink.error("spec.type", f"params.{key}: expected a number or true/false; got {resolved!r}", value.mark)
+        params[key] = UNRESOLVED  # reported once here; what uses it is skipped, not reported again
     return params
 
 
@@ -207,7 +307,8 @@ def _read_blocks(node: YNode | None, params: dict, sink: DiagnosticSink) -> dict
             if key not in ("params", "layers", "description"):
                 sink.error("spec.unknown_key", f"blocks.{name}: unknown key '{key}'", body.key_mark(key),
                            hint="a block has `params:`, `layers:` and an optional `description:`")
-        blocks[name] = BlockDef(name, _block_params(body.get("params"), name, params, sink), body.get("layers"), at)
+        blocks[name] = BlockDef(name, _block_params(body.get("params"), name, params, sink), body.get("layers"), at,
+                                params)
     return blocks
 
 

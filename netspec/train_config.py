@@ -5,9 +5,9 @@ Pure pydantic, no torch: the checker validates it with the rest of the spec.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from .kinds.base import Number, PositiveInt
 
@@ -16,17 +16,33 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+ScheduleKind = Literal["none", "step", "multistep", "cosine", "onecycle", "plateau"]
+# The numbers' bounds are torch's own (its optimizers and schedulers refuse values outside them), so a
+# value `netspec train` would fail on is an error of `netspec check`, located like any other.
+
+
 class Schedule(_Section):
     """Learning-rate schedule. `plateau` lowers the rate by `factor` when the validation loss stalls (AlexNet's 10x)."""
 
-    kind: Literal["none", "step", "multistep", "cosine", "onecycle", "plateau"] = "none"
+    kind: ScheduleKind = "none"
     step_size: PositiveInt = Field(10, description="step: epochs between decays")
     milestones: list[PositiveInt] = Field(default_factory=list, description="multistep: epochs to decay at")
-    gamma: Number = Field(0.1, description="step/multistep: decay factor")
-    factor: Number = Field(0.1, description="plateau: decay factor")
+    gamma: Number = Field(0.1, gt=0, description="step/multistep: decay factor")
+    factor: Number = Field(0.1, gt=0, lt=1, description="plateau: decay factor")
     patience: StrictInt = Field(2, ge=0, description="plateau: epochs without improvement before decaying")
-    max_lr: Optional[Number] = Field(None, description="onecycle: peak rate (default: lr)")
-    warmup: Number = Field(0.25, description="onecycle: fraction of steps spent warming up")
+    max_lr: Optional[Number] = Field(None, gt=0, description="onecycle: peak rate (default: lr)")
+    warmup: Number = Field(0.25, ge=0, lt=1, description="onecycle: fraction of steps spent warming up")
+
+
+def _kind_alone(value):
+    """`schedule: cosine`, as the README writes it, is `schedule: {kind: cosine}`."""
+    return {"kind": value} if isinstance(value, str) else value
+
+
+def _schedule_json_schema(schema: dict) -> None:
+    reference = dict(schema)
+    schema.clear()
+    schema["anyOf"] = [reference, {"enum": list(ScheduleKind.__args__)}]
 
 
 class Augment(_Section):
@@ -41,13 +57,15 @@ class TrainConfig(_Section):
     """Defaults for `netspec train`; every field can be overridden by a flag."""
 
     optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
-    lr: Number = 0.01
-    momentum: Number = 0.9
+    lr: Number = Field(0.01, gt=0)
+    momentum: Number = Field(0.9, ge=0, lt=1)
     nesterov: StrictBool = False
-    weight_decay: Number = 0.0
+    weight_decay: Number = Field(0.0, ge=0)
     epochs: PositiveInt = 10
     batch_size: PositiveInt = 128
-    schedule: Schedule = Field(default_factory=Schedule)
+    schedule: Annotated[Schedule, BeforeValidator(_kind_alone)] = Field(
+        default_factory=Schedule, json_schema_extra=_schedule_json_schema,
+        description="a kind alone (`schedule: cosine`) or a mapping with the kind's settings")
     label_smoothing: Number = Field(0.0, ge=0.0, lt=1.0)
     augment: Augment = Field(default_factory=Augment)
     resize: Optional[PositiveInt] = Field(None, description="resize images to this square size (seed 001: 224)")

@@ -16,12 +16,17 @@ from typing import Any, Union
 import yaml
 
 from .diagnostics import DiagnosticSink, Mark
-from .expr import UNRESOLVED
+from .expr import MAX_MAGNITUDE, UNRESOLVED
 
-MAX_DEPTH = 64
-MAX_NODES = 20_000  # a real spec has a few hundred to a few thousand; more is generated or an alias bomb
-MAX_BYTES = 1_000_000  # the seed specs are 1-3 KB; PyYAML reads about 1 MB a second
+MAX_DEPTH = 64  # fixed: no real spec nests deeper than a dozen levels
+DEFAULT_MAX_LAYERS = 10_000  # Limits.max_nodes, `--max-layers`
+# The reading budgets follow the layer budget, so a spec within --max-layers is read whether it uses
+# `repeat:` or is written out layer by layer; an alias bomb still stops (it grows exponentially).
+NODES_PER_LAYER = 32  # a conv with name, from and every field as a pair is about 30 YAML nodes
+BYTES_PER_LAYER = 200  # such a layer written out on one line, indented
+SLACK = 10_000  # top-level keys, params, blocks: room that does not depend on the layer count
 
+_MAX_DIGITS = len(str(MAX_MAGNITUDE))
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 _LEADING_ZERO_INT = re.compile(r"[-+]?0[0-9_]+|[-+]?0[oOxXbB][0-9a-fA-F_]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?")
@@ -62,6 +67,30 @@ class YMap:
 YNode = Union[YScalar, YSeq, YMap]
 
 
+@dataclass(frozen=True)
+class YamlBudget:
+    """How much YAML a spec may hold: bytes before decoding, nodes (after alias expansion), nesting depth."""
+
+    max_layers: int = DEFAULT_MAX_LAYERS
+
+    @property
+    def nodes(self) -> int:
+        return NODES_PER_LAYER * self.max_layers + SLACK
+
+    @property
+    def bytes(self) -> int:
+        return BYTES_PER_LAYER * self.max_layers + SLACK
+
+    def describe(self, per_layer: int, unit: str) -> str:
+        return f"{per_layer} {unit} per layer of --max-layers {self.max_layers:,}"
+
+
+BUDGET_HINT = ("raise --max-layers (Limits.max_nodes) if the spec really is this large; "
+               "a file this large is almost always generated or an alias bomb")
+MAX_NODES = YamlBudget().nodes
+MAX_BYTES = YamlBudget().bytes
+
+
 def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -76,25 +105,24 @@ def to_plain(node: YNode) -> Any:
 
 
 class _Converter:
-    def __init__(self, sink: DiagnosticSink):
-        self.sink = sink
+    def __init__(self, sink: DiagnosticSink, budget: YamlBudget):
+        self.sink, self.budget = sink, budget
         self.count = 0
         self.active: set[int] = set()
         self.over_budget = False
 
     def convert(self, node: yaml.Node, depth: int = 0) -> YNode:
         self.count += 1
-        if self.count > MAX_NODES or depth > MAX_DEPTH:
+        nodes = self.budget.nodes
+        if self.count > nodes or depth > MAX_DEPTH:
             if not self.over_budget:
                 self.over_budget = True
-                what = (f"more than {MAX_NODES} YAML nodes after alias expansion"
-                        if self.count > MAX_NODES else f"nesting deeper than {MAX_DEPTH} levels")
-                self.sink.error("yaml.budget", f"the spec has {what}", _mark(node),
-                                hint="a spec this large is almost always an alias bomb or a generated file gone wrong")
+                what = (f"more than {nodes:,} YAML nodes after alias expansion "
+                        f"({self.budget.describe(NODES_PER_LAYER, 'nodes')})"
+                        if self.count > nodes else f"nesting deeper than {MAX_DEPTH} levels (a fixed limit)")
+                self.sink.error("yaml.budget", f"the spec has {what}", _mark(node), hint=BUDGET_HINT)
             return YScalar(None, _mark(node))
-        if node.tag not in _STANDARD_TAGS:
-            self.sink.error("yaml.tag", f"YAML tags are not allowed; found '{node.tag}'", _mark(node),
-                            hint="netspec reads plain YAML only: remove the '!' tag")
+        if self._refuse_tag(node):
             return YScalar(None, _mark(node))
         if id(node) in self.active:
             self.sink.error("yaml.recursive", "recursive YAML alias", _mark(node))
@@ -109,9 +137,19 @@ class _Converter:
         finally:
             self.active.discard(id(node))
 
+    def _refuse_tag(self, node: yaml.Node) -> bool:
+        """Report a tag other than YAML's standard ones, on a value or on a key."""
+        if node.tag in _STANDARD_TAGS:
+            return False
+        self.sink.error("yaml.tag", f"YAML tags are not allowed; found '{node.tag}'", _mark(node),
+                        hint="netspec reads plain YAML only: remove the '!' tag")
+        return True
+
     def _mapping(self, node: yaml.MappingNode, depth: int) -> YMap:
         result = YMap({}, _mark(node))
         for key_node, value_node in node.value:
+            if self._refuse_tag(key_node):
+                continue
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<" and not key_node.style:
                 self.sink.error("yaml.merge_key", "YAML merge keys ('<<') are not supported", _mark(key_node),
                                 hint="use a block with parameters to share layers")
@@ -145,7 +183,7 @@ class _Converter:
         if lowered in _BOOL:
             return _BOOL[lowered]
         if _INT.fullmatch(text):
-            return int(text.replace("_", ""))
+            return self._integer(text, mark)
         if _LEADING_ZERO_INT.fullmatch(text):
             self.sink.error("yaml.ambiguous_int", f"ambiguous number '{text}': expected a plain decimal number "
                             "(YAML 1.1 reads a leading 0 as octal: 010 is 8)", mark, hint=_decimal_hint(text))
@@ -155,6 +193,18 @@ class _Converter:
         if lowered in _SPECIAL_FLOAT:
             return _SPECIAL_FLOAT[lowered]
         return text
+
+
+    def _integer(self, text: str, mark: Mark) -> int | object:
+        """Every integer a spec holds is bounded here, where it is read: no later stage meets a 400-digit one."""
+        digits = text.replace("_", "").lstrip("+-")
+        value = int(digits) if len(digits) <= _MAX_DIGITS else None
+        if value is None or value > MAX_MAGNITUDE:
+            self.sink.error("yaml.number", f"expected a number of magnitude at most {MAX_MAGNITUDE:.0e}; "
+                            f"got a {len(digits):,}-digit integer", mark,
+                            hint="no layer size, count or setting needs more than 15 digits: is this a typo?")
+            return UNRESOLVED  # reported here; later checks skip it
+        return -value if text.startswith("-") else value
 
 
 class _OverBudget(Exception):
@@ -175,12 +225,13 @@ def _decimal_hint(text: str) -> str:
 
 class _BudgetedComposer(yaml.composer.Composer):
     """Composes with no implicit tags (plain scalars are typed by `_Converter`) and stops past
-    MAX_DEPTH or MAX_NODES: before Python's recursion limit, and before spending a minute on a
-    5 MB file (PyYAML composes some 50,000 nodes a second)."""
+    MAX_DEPTH or the budget's node count: before Python's recursion limit, and before spending a
+    minute on a huge file."""
 
     yaml_implicit_resolvers: dict = {}
     depth = 0
     nodes = 0
+    budget = YamlBudget()
 
     def resolve(self, kind, value, implicit):
         if kind is yaml.ScalarNode and implicit[0]:
@@ -192,10 +243,12 @@ class _BudgetedComposer(yaml.composer.Composer):
         self.nodes += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise _OverBudget(f"expected nesting at most {MAX_DEPTH} levels deep; got deeper",
+                raise _OverBudget(f"expected nesting at most {MAX_DEPTH} levels deep (a fixed limit); got deeper",
                                   _mark(self.peek_event()))
-            if self.nodes > MAX_NODES:
-                raise _OverBudget(f"expected at most {MAX_NODES} YAML nodes; got more", _mark(self.peek_event()))
+            if self.nodes > self.budget.nodes:
+                raise _OverBudget(f"expected at most {self.budget.nodes:,} YAML nodes "
+                                  f"({self.budget.describe(NODES_PER_LAYER, 'nodes')}); got more",
+                                  _mark(self.peek_event()))
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -220,41 +273,72 @@ else:
     _LOADER = _PlainLoader
 
 
-def _compose(text: str) -> yaml.Node | None:
+def _compose_with(loader_class, text: str, budget: YamlBudget) -> yaml.Node | None:
+    loader = loader_class(text)
+    loader.budget = budget
     try:
-        return yaml.compose(text, Loader=_LOADER)
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _compose(text: str, budget: YamlBudget | None = None) -> yaml.Node | None:
+    budget = budget or YamlBudget()
+    try:
+        return _compose_with(_LOADER, text, budget)
     except yaml.YAMLError:
         if _LOADER is _PlainLoader:
             raise
         # the rare bad file is read again by pure PyYAML, whose messages name the offending character
-        return yaml.compose(text, Loader=_PlainLoader)
+        return _compose_with(_PlainLoader, text, budget)
 
 
-def parse_yaml(text: str, sink: DiagnosticSink) -> YNode | None:
+def parse_yaml(text: str, sink: DiagnosticSink, budget: YamlBudget | None = None) -> YNode | None:
     """Parse YAML text into a located tree; problems go to `sink`, never raise."""
-    if len(text) > MAX_BYTES:
-        sink.error("yaml.too_large", f"spec is {len(text)} bytes; the limit is {MAX_BYTES}")
+    budget = budget or YamlBudget()
+    if _too_large(len(text) if len(text) > budget.bytes else len(text.encode("utf-8", "replace")), budget, sink):
         return None
     try:
-        node = _compose(text)
+        node = _compose(text, budget)
     except _OverBudget as exc:
-        sink.error("yaml.budget", exc.message, exc.mark, hint="a spec this large is almost always generated or "
-                                                              "corrupted")
+        sink.error("yaml.budget", exc.message, exc.mark, hint=BUDGET_HINT)
         return None
     except yaml.MarkedYAMLError as exc:
         _syntax_error(exc, sink)
         return None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: located by its position
+        sink.error("file.encoding", f"expected printable text; got the control character {exc.character!r}",
+                   mark_at(text, exc.position), hint="remove the character (is this the right file?)")
+        return None
     except yaml.YAMLError as exc:
-        sink.error("yaml.syntax", f"invalid YAML: {exc}")
+        sink.error("yaml.syntax", f"invalid YAML: {exc}", Mark(1, 1))
         return None
     except RecursionError:
-        sink.error("yaml.budget", f"the spec nests too deeply to read (limit {MAX_DEPTH} levels)")
+        sink.error("yaml.budget", f"the spec nests too deeply to read (limit {MAX_DEPTH} levels)", Mark(1, 1))
         return None
     if node is None:
         sink.error("spec.empty", "the spec is empty", Mark(1, 1),
                    hint="a spec needs at least `name`, `input` and `layers`")
         return None
-    return _Converter(sink).convert(node)
+    return _Converter(sink, budget).convert(node)
+
+
+def _too_large(size: int, budget: YamlBudget, sink: DiagnosticSink) -> bool:
+    if size <= budget.bytes:
+        return False
+    sink.error("yaml.too_large", f"expected a spec of at most {budget.bytes:,} bytes "
+               f"({budget.describe(BYTES_PER_LAYER, 'bytes')}); got {size:,} bytes or more", Mark(1, 1),
+               hint=BUDGET_HINT)
+    return True
+
+
+def mark_at(text: str | bytes, offset: int) -> Mark:
+    """The line and column (in characters) of `offset` in `text` (bytes: a byte offset)."""
+    newline = b"\n" if isinstance(text, bytes) else "\n"
+    line_start = text.rfind(newline, 0, offset) + 1
+    before = text[line_start:offset]
+    width = len(before.decode("utf-8", "replace")) if isinstance(before, bytes) else len(before)
+    return Mark(text.count(newline, 0, offset) + 1, width + 1)
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, sink: DiagnosticSink) -> None:
@@ -269,23 +353,37 @@ def _syntax_error(exc: yaml.MarkedYAMLError, sink: DiagnosticSink) -> None:
     sink.error("yaml.syntax", f"invalid YAML: {problem}", where, hint=hint)
 
 
-def read_source(path: str, sink: DiagnosticSink) -> str | None:
-    """Read a spec file as UTF-8 text, reporting unreadable or binary files."""
+def read_source(path: str, sink: DiagnosticSink, budget: YamlBudget | None = None) -> str | None:
+    """Read a spec file (or a packaged zoo spec, `zoo:NAME`) as UTF-8 text, reporting unreadable, oversized or
+    binary files.
+
+    The size budget counts bytes, before decoding: multi-byte characters cannot stretch it.
+    """
+    from .zoo import UnknownZooModel, resolve
+
+    budget = budget or YamlBudget()
+    try:
+        path = resolve(path)
+    except UnknownZooModel as exc:
+        sink.error("file.zoo_unknown", str(exc), hint=exc.hint)
+        return None
     try:
         with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+            data = handle.read(budget.bytes + 1)
     except OSError as exc:
         sink.error("file.unreadable", f"cannot read spec: {exc.strerror or exc}",
                    hint="check the path and the file's permissions")
+        return None
+    if _too_large(len(data), budget, sink):
         return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         sink.error("file.encoding", f"spec is not UTF-8 text (byte {exc.start} is {data[exc.start]:#04x})",
-                   hint="specs are YAML text files; is this the right file?")
+                   mark_at(data, exc.start), hint="specs are YAML text files; is this the right file?")
         return None
     if "\x00" in text:
         sink.error("file.encoding", "spec contains NUL bytes; it looks like a binary file",
-                   hint="specs are YAML text files; is this the right file?")
+                   mark_at(text, text.index("\x00")), hint="specs are YAML text files; is this the right file?")
         return None
     return text

@@ -28,9 +28,15 @@ BAD_VALUES = {
     "dim": ["last"], "approximate": ["fast"], "output_size": [0], "trainable": [0, "never"],
 }
 HINTS = {"unknown_kind": "did you mean", "unknown_top_key": "did you mean",
-         "unknown_expression": "did you mean 'width'?", "wrong_type": None}  # "expected A; got B" says it all
+         "unknown_expression": "did you mean 'width'?", "wrong_type": None,
+         "train_out_of_bounds": None}  # "expected A; got B" says it all
 YAML11_BOOLEANS = ["yes", "no", "on", "off", "y", "n", "Yes", "NO", "Off"]
 AMBIGUOUS_INTS = ["010", "0x10", "0o7", "007", "0b11"]
+# train: values the schema must refuse because torch's optimizers and schedulers do (issue 12)
+TRAIN_OUT_OF_BOUNDS = [("lr", -0.5), ("lr", 0), ("momentum", -3), ("momentum", 1), ("weight_decay", -1),
+                       ("label_smoothing", 1.5), ("schedule", {"kind": "onecycle", "warmup": 7}),
+                       ("schedule", {"kind": "plateau", "factor": 5}), ("schedule", {"kind": "step", "gamma": 0}),
+                       ("schedule", {"max_lr": -1})]
 RESERVED = ["forward", "training", "class", "self", "_hidden", "eval", "input", "my-layer", "2fast"]
 
 
@@ -246,6 +252,24 @@ class Mutator(Writer):
         target.times = self.pick([-1, 10**6, "many", 2.5])
         return ("repeat.",), "repeat"
 
+    def huge_integer(self, spec):
+        field = self.pick(["out_channels", "out_features", "kernel_size", "size"])
+        layer = self.layer(spec, field) or full(self.layer(spec))
+        digits = self.pick(["1" + "0" * 16, "9" * 401, "7" * 5_001])
+        full(layer).fields[field if field in fields_of(layer.kind) else "trainable"] = Raw(digits)
+        return ("yaml.number",), digits[:40]
+
+    def tag_on_key(self, spec):
+        tag = self.pick(["!!python/name:os.system", "!!python/object/apply:os.system", "!custom"])
+        full(self.layer(spec)).fields[Raw(f"{tag} trainable")] = True
+        return ("yaml.tag",), tag
+
+    def train_out_of_bounds(self, spec):
+        field, value = self.pick(TRAIN_OUT_OF_BOUNDS)
+        spec.extra["train"] = {field: value}
+        inner = [key for key in value if key != "kind"] if isinstance(value, dict) else []
+        return ("schema.type",), inner[0] if inner else field
+
     def tab(self, spec):
         lines = spec.text().splitlines()
         indented = [i for i, line in enumerate(lines) if line.startswith("  ")]
@@ -260,7 +284,7 @@ class Mutator(Writer):
 MUTATIONS = ["unknown_kind", "unknown_field", "wrong_type", "yaml11", "python_tag", "unknown_expression",
              "kernel_too_large", "mismatched_merge", "wrong_in_channels", "unknown_block", "unknown_name",
              "recursive_block", "block_arguments", "duplicate_key", "duplicate_name", "reserved_name",
-             "unknown_top_key", "bad_repeat", "tab"]
+             "unknown_top_key", "bad_repeat", "tab", "huge_integer", "tag_on_key", "train_out_of_bounds"]
 
 
 @st.composite

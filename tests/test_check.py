@@ -106,9 +106,10 @@ def test_parameter_and_memory_budgets_refuse_before_allocation(check_text):
     params = 64 * 3 * 9 + 64
     activations = 3 * 20000 * 20000 + 64 * 19998 * 19998
     estimate = (params * 4 * 3 + activations * 4 * 8) / 2**30
-    assert (error.code, error.message, error.hint) == (
-        "budget.memory", f"expected training memory at most 64.0 GiB; the estimate at batch 8 is {estimate:.1f} GiB",
-        "lower --batch, or raise --max-memory")
+    assert (error.code, error.message, error.hint, error.line, error.column) == (
+        "budget.memory", f"expected training memory at most 64.0 GiB; the estimate at batch 8 is {estimate:.1f} GiB "
+                         f"(layers[0] alone outputs {64 * 19998 * 19998:,} values per image)",
+        "lower --batch, or raise --max-memory (Limits.max_memory_bytes)", 3, 10)  # located, like the params one
     (error,) = check_text(LENET, limits=netspec.Limits(max_params=100)).errors
     assert (error.code, error.path, error.line) == ("budget.params", "layers[7]", 11)
     assert error.message == f"expected at most 100 parameters; got {check_text(LENET).params:,} " \
@@ -148,10 +149,10 @@ HOSTILE = {
     "huge-line": (b"name: t\ninput: [1, 8, 8]\nlayers: [{kind: conv, out_channels: 2, kernel_size: 3, padding: "
                   + b"x" * 200_000 + b"}]\n", "schema.type"),
     "too-big": (b"#" * 6_000_000, "yaml.too_large"),
-    "too-big-binary": (bytes(range(256)) * 40_000, "file.encoding"),
+    "too-big-binary": (bytes(range(256)) * 40_000, "yaml.too_large"),  # the size is judged before decoding
     "two-thousand-bad-layers": (b"name: t\ninput: [1, 8, 8]\nlayers:\n" + b"  - {kind: cnov}\n" * 2_000,
                                  "layer.unknown_kind"),
-    "a-hundred-thousand-layers": (b"name: t\ninput: [1, 8, 8]\nlayers:\n" + b"  - relu\n" * 100_000, "yaml.budget"),
+    "a-hundred-thousand-layers": (b"name: t\ninput: [1, 8, 8]\nlayers:\n" + b"  - relu\n" * 100_000, "budget.nodes"),
     "empty": (b"", "spec.empty"),
 }
 RUNNER = """

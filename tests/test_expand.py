@@ -202,7 +202,8 @@ def test_max_layers_limit_is_configurable(check_text):
     report = check_text("name: t\ninput: [3, 8, 8]\nlayers: [{repeat: 5, layers: [relu]}]\n",
                         limits=netspec.Limits(max_nodes=3))
     (error,) = report.errors
-    assert (error.code, error.hint) == ("budget.nodes", "lower a `repeat:` count, or raise the limit with --max-layers")
+    assert (error.code, error.hint) == ("budget.nodes", "lower a `repeat:` count, or raise the limit with --max-layers "
+                                                                         "(Limits.max_nodes)")
 
 
 def test_names_are_local_to_their_branch_block_or_repeat(check_text):

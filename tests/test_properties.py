@@ -5,8 +5,8 @@
   strided 1x1 projection, parameterised blocks reused with other arguments, repeats, `from:` and
   `inputs:` references, short forms, parameter expressions, heads). For each, the checker reports no
   error and the output shape of the generator's own shape model; the built module, run on a random
-  batch, gives every layer the checker's input and output shapes (forward hooks on the IR's
-  submodules); its parameters are named after the IR's module names, listed in spec order, and add up,
+  batch, runs every submodule exactly once (blocks, merges and branches are called by their parent)
+  and gives every layer the checker's input and output shapes (forward hooks on the IR's submodules); its parameters are named after the IR's module names, listed in spec order, and add up,
   per layer, in total and trainable, to the checker's counts; torch's FLOP counter measures 2 x batch x the checker's MACs.
 - `test_broken_specs_get_located_diagnostics`, 304 examples (16 for each of the 19 mutations in
   spec_mutations): a valid spec with one mistake. check() never raises, reports ok == False with the
@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from torch.utils.flop_counter import FlopCounterMode
 
 import netspec
+from netspec.builder import module_tree
 from netspec.diagnostics import render_text
 from netspec.ir import BLOCK, INPUT
 from spec_mutations import MUTATIONS, broken_specs, garbage
@@ -54,17 +55,16 @@ def check_file(text: str | bytes, workdir: Path) -> netspec.Report:
 
 
 def observe(model: torch.nn.Module, graph, x: torch.Tensor) -> tuple[torch.Tensor, dict, float]:
-    """Run `model` on `x`; return its output, each IR module's (input shapes, output shape), and FLOPs."""
+    """Run `model` on `x`; return its output, every submodule's calls as (input shapes, output shape), and FLOPs."""
     seen: dict[str, list] = {}
 
     def hook(name):
         def record(module, args, output):
-            given = args[0] if isinstance(args[0], list) else [args[0]]
+            given = args[0] if isinstance(args[0], list) else args
             seen.setdefault(name, []).append(([tuple(t.shape) for t in given], tuple(output.shape)))
         return record
 
-    handles = [model.get_submodule(node.module_name).register_forward_hook(hook(node.module_name))
-               for node in graph.nodes if node.module_name]
+    handles = [module.register_forward_hook(hook(name)) for name, module in model.named_modules()]
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as flops:
             out = model(x)
@@ -80,6 +80,9 @@ def assert_matches_checker(report: netspec.Report) -> None:
     model = netspec.build(report).eval()
     out, seen, flops = observe(model, graph, torch.randn(BATCH, *graph.input_shape))
     assert tuple(out.shape) == (BATCH, *graph.output_shape)
+    called_once = {name: len(seen.get(name, [])) for name, _ in model.named_modules()}
+    assert called_once == dict.fromkeys(called_once, 1), "every submodule runs once per forward, from its parent"
+    parts = _parts(module_tree(graph))
     for node in graph.nodes:
         if node.kind == INPUT:
             continue
@@ -87,7 +90,9 @@ def assert_matches_checker(report: netspec.Report) -> None:
             assert node.out_shape == graph.nodes[node.inputs[0]].out_shape, node.path
             continue
         batched = lambda shape: (BATCH, *shape)  # noqa: E731
-        assert seen.get(node.module_name) == [([batched(s) for s in node.in_shapes], batched(node.out_shape))], \
+        part = parts[node.module_name]  # a merge with branches takes what its branches read
+        in_shapes = [graph.nodes[i].out_shape for i in part.inputs] if part.children else node.in_shapes
+        assert seen.get(node.module_name) == [([batched(s) for s in in_shapes], batched(node.out_shape))], \
             f"{node.path} ({node.module_name})"
     owners = {node.module_name: node for node in graph.nodes if node.module_name}
     counted = dict.fromkeys(owners, 0)
@@ -102,6 +107,16 @@ def assert_matches_checker(report: netspec.Report) -> None:
     assert sum(p.numel() for p in model.parameters()) == report.params
     assert sum(p.numel() for p in model.parameters() if p.requires_grad) == report.trainable_params
     assert flops == 2 * BATCH * report.macs
+
+
+def _parts(part, prefix: str = "") -> dict:
+    """The module tree's parts by dotted module name."""
+    found = {}
+    for key, child in part.children.items():
+        name = prefix + key
+        found[name] = child
+        found.update(_parts(child, name + "."))
+    return found
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
@@ -122,7 +137,7 @@ def assert_well_formed(report: netspec.Report, text: str | bytes) -> None:
     line_count = (text.decode(errors="replace") if isinstance(text, bytes) else text).count("\n") + 2
     for diagnostic in report.diagnostics:
         assert diagnostic.severity in ("error", "warning") and diagnostic.message.strip()
-        assert (diagnostic.line is None) == (diagnostic.column is None)
+        assert diagnostic.line is not None and diagnostic.column is not None, diagnostic  # every one is located
         if diagnostic.line is not None:
             assert 1 <= diagnostic.line <= line_count and diagnostic.column >= 1
     source = text if isinstance(text, str) else None

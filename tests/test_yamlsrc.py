@@ -9,7 +9,8 @@ import pytest
 
 from netspec.diagnostics import DiagnosticSink
 from netspec.expr import UNRESOLVED
-from netspec.yamlsrc import MAX_BYTES, MAX_DEPTH, MAX_NODES, YMap, YScalar, YSeq, parse_yaml, read_source, to_plain
+from netspec.yamlsrc import (BUDGET_HINT, MAX_BYTES, MAX_DEPTH, MAX_NODES, YamlBudget, YMap, YScalar, YSeq, parse_yaml,
+                             read_source, to_plain)
 
 
 def parse(text: str):
@@ -153,8 +154,20 @@ def test_alias_bomb_stops_at_the_node_budget_quickly():
                               + BILLION_LAUGHS)
     assert time.process_time() - start < 3  # CPU seconds: immune to load from other processes
     budget = [d for d in diagnostics if d.code == "yaml.budget"]
-    assert [d.message for d in budget] == [f"the spec has more than {MAX_NODES} YAML nodes after alias expansion"]
-    assert budget[0].hint == "a spec this large is almost always an alias bomb or a generated file gone wrong"
+    assert [d.message for d in budget] == [f"the spec has more than {MAX_NODES:,} YAML nodes after alias expansion "
+                                           "(32 nodes per layer of --max-layers 10,000)"]
+    assert budget[0].hint == BUDGET_HINT and "--max-layers" in BUDGET_HINT
+
+
+def test_the_node_budget_follows_the_layer_budget():
+    # 1 KB that expands to 20,000 nodes: within the byte budget, not the node one
+    text = "a: &a [" + ",".join(["0"] * 100) + "]\nlayers: [" + ",".join(["*a"] * 200) + "]\n"
+    sink = DiagnosticSink("f.yaml")
+    parse_yaml(text, sink, YamlBudget(max_layers=10))
+    assert [(d.code, d.message, d.hint) for d in sink.items] == [
+        ("yaml.budget", "the spec has more than 10,320 YAML nodes after alias expansion "
+                        "(32 nodes per layer of --max-layers 10)", BUDGET_HINT)]
+    assert parse(text)[1] == []  # the default --max-layers reads it
 
 
 # the caret is on the first node past the budget: the root mapping is level 1, a key sits one level below its mapping
@@ -169,8 +182,8 @@ def test_deep_nesting_stops_at_the_depth_budget_with_a_position(text, line, colu
     assert time.process_time() - start < 2
     assert node is None
     (error,) = diagnostics
-    assert (error.code, error.message) == ("yaml.budget", f"expected nesting at most {MAX_DEPTH} levels deep; "
-                                                          "got deeper")
+    assert (error.code, error.message) == ("yaml.budget", f"expected nesting at most {MAX_DEPTH} levels deep "
+                                                          "(a fixed limit); got deeper")
     assert (error.line, error.column) == (line, column)
 
 
@@ -210,7 +223,47 @@ def test_empty_spec(text):
 def test_oversized_text_is_refused_before_parsing():
     node, diagnostics = parse("#" * (MAX_BYTES + 1))
     assert node is None
-    assert [d.message for d in diagnostics] == [f"spec is {MAX_BYTES + 1} bytes; the limit is {MAX_BYTES}"]
+    assert [(d.message, d.line, d.column, d.hint) for d in diagnostics] == [
+        (f"expected a spec of at most {MAX_BYTES:,} bytes (200 bytes per layer of --max-layers 10,000); "
+         f"got {MAX_BYTES + 1:,} bytes or more", 1, 1, BUDGET_HINT)]
+
+
+def test_the_size_budget_counts_bytes_not_characters(tmp_path):
+    """Multi-byte characters cannot stretch the budget: a file is refused, never silently cut."""
+    path = tmp_path / "wide.yaml"
+    path.write_text("# " + "é" * MAX_BYTES + "\nname: t\n", encoding="utf-8")  # fewer characters than bytes
+    text, diagnostics = read(path)
+    assert text is None
+    assert [d.code for d in diagnostics] == ["yaml.too_large"]
+    node, diagnostics = parse("# " + "é" * (MAX_BYTES // 2 + 1) + "\n")  # text given directly: bytes too
+    assert node is None and [d.code for d in diagnostics] == ["yaml.too_large"]
+
+
+@pytest.mark.parametrize("digits", [17, 401, 5_001])
+def test_integers_are_bounded_where_they_are_read(digits):
+    node, diagnostics = parse(f"layers:\n  - {{kind: linear, out_features: {'9' * digits}}}\n")
+    assert [(d.code, d.line, d.column) for d in diagnostics] == [("yaml.number", 2, 34)]
+    assert diagnostics[0].message == f"expected a number of magnitude at most 1e+15; got a {digits:,}-digit integer"
+    assert node.items["layers"].items[0].items["out_features"].value is UNRESOLVED
+    assert value_of("-1_000_000_000_000_000") == -10**15
+
+
+@pytest.mark.parametrize("text, column", [
+    ("- {!!python/name:os.system kind: relu}\n", 4),
+    ("- !!python/object/apply:os.system [echo]: relu\n", 3),
+    ("a:\n  !custom b: 1\n", 3),
+])
+def test_a_tag_on_a_key_is_refused_like_one_on_a_value(text, column):
+    node, diagnostics = parse(text)
+    assert [d.code for d in diagnostics] == ["yaml.tag"]
+    assert diagnostics[0].column == column
+
+
+@pytest.mark.parametrize("text, line, column", [("name: t\nlayers: [re\x01lu]\n", 2, 12),
+                                                 ("name: t\x7f\n", 1, 8)])
+def test_control_characters_are_located(text, line, column):
+    _, diagnostics = parse(text)
+    assert [(d.code, d.line, d.column) for d in diagnostics] == [("file.encoding", line, column)]
 
 
 def read(path) -> tuple[str | None, list]:
@@ -224,18 +277,19 @@ def test_read_source_reads_utf8(tmp_path):
     assert read(path) == ("name: réseau\n", [])
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "spec is not UTF-8 text (byte 0 is 0x89)"),
-    (b"name: t\n\x00\x00\x00", "spec contains NUL bytes; it looks like a binary file"),
-    (b"name: caf\xe9\n", "spec is not UTF-8 text (byte 9 is 0xe9)"),
+@pytest.mark.parametrize("data, message, line, column", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "spec is not UTF-8 text (byte 0 is 0x89)", 1, 1),
+    (b"name: t\n\x00\x00\x00", "spec contains NUL bytes; it looks like a binary file", 2, 1),
+    (b"name: caf\xe9\n", "spec is not UTF-8 text (byte 9 is 0xe9)", 1, 10),
+    (b"# \xc3\xa9t\xc3\xa9\nname: \xff\n", "spec is not UTF-8 text (byte 14 is 0xff)", 2, 7),
 ])
-def test_binary_files_are_refused(tmp_path, data, message):
+def test_binary_files_are_refused(tmp_path, data, message, line, column):
     path = tmp_path / "net.yaml"
     path.write_bytes(data)
     text, diagnostics = read(path)
     assert text is None
-    assert [(d.code, d.message, d.hint) for d in diagnostics] == [
-        ("file.encoding", message, "specs are YAML text files; is this the right file?")]
+    assert [(d.code, d.message, d.line, d.column, d.hint) for d in diagnostics] == [
+        ("file.encoding", message, line, column, "specs are YAML text files; is this the right file?")]
 
 
 def test_missing_file_and_directory(tmp_path):

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..check import Report, check
-from ..exporters import writable_target
+from ..check import Report
+from ..exporters import checked, writable_target
 from ..exporters.errors import ExportError
 from .graph import RANKDIRS, dot_source, mermaid_source
 
@@ -25,14 +25,14 @@ DOT_TIMEOUT_S = 120
 
 
 def draw_graph(spec: "Spec | Report | str | Path", path: str | Path, format: str | None = None, *,
-               depth: int | None = None, rankdir: str = "TB") -> Path:
+               depth: int | None = None, rankdir: str = "TB", overrides=None, scale: str | None = None) -> Path:
     """Draw the network to `path`: .dot (Graphviz) and .mmd (Mermaid) text, .svg and .png via Graphviz's `dot`,
     .html an interactive viewer (one self-contained file: pan, zoom, blocks fold on click, a click shows a layer).
 
     Every edge carries the shape flowing along it; branches fork and join at their
     merge, in spec order; each block instance is a framed cluster, or one box when it is
     nested deeper than `depth` (0: every block folded). `rankdir` is TB or LR.
-    `format` defaults to the suffix.
+    `format` defaults to the suffix; `overrides` and `scale` pick the network as in `netspec.load`.
 
     >>> netspec.draw_graph("specs/googlenet_mini.yaml", "googlenet.svg")
     PosixPath('googlenet.svg')
@@ -50,8 +50,7 @@ def draw_graph(spec: "Spec | Report | str | Path", path: str | Path, format: str
     if format in ("svg", "png") and dot is None:
         raise ExportError(f"graph: .{format} needs Graphviz's `dot` program, which is not installed", GRAPHVIZ_HINT)
     writable_target(path)
-    report = spec if isinstance(spec, Report) else check(spec)
-    report.raise_for_errors()
+    report = checked(spec, None, overrides=overrides, scale=scale)
     if format == "html":
         from .viewer import viewer_html
 
@@ -66,7 +65,7 @@ def draw_graph(spec: "Spec | Report | str | Path", path: str | Path, format: str
 
 
 def draw_filters(spec: "Spec | Report | str | Path", checkpoint: str | Path, path: str | Path,
-                 layer: str | None = None) -> Path:
+                 layer: str | None = None, *, overrides=None, scale: str | None = None) -> Path:
     """Save the first conv layer's kernels (or the conv named `layer`) as an image grid, as seed 004 shows AlexNet's.
 
     >>> netspec.draw_filters("specs/resnet_mini.yaml", "runs/resnet_mini/checkpoint.pt", "filters.png")
@@ -78,8 +77,7 @@ def draw_filters(spec: "Spec | Report | str | Path", checkpoint: str | Path, pat
     if path.suffix.lower() != ".png":
         raise ExportError(f"filters: expected a .png file; got '{path.name}'", f"e.g. -o {path.stem or 'filters'}.png")
     writable_target(path)
-    report = spec if isinstance(spec, Report) else check(spec)
-    report.raise_for_errors()
+    report = checked(spec, checkpoint, overrides=overrides, scale=scale)  # at the checkpoint's own variant
     save_filter_grid(report.graph, checkpoint, path, layer)
     return path
 

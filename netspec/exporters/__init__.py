@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..check import Report, check
+from ..check import Report, check, check_as_trained
 from .errors import ExportError
 
 if TYPE_CHECKING:
@@ -19,11 +19,13 @@ FORMATS = {"onnx": ".onnx", "torchscript": ".pt", "python": ".py"}  # format -> 
 
 
 def export(spec: "Spec | Report | str | Path", format: str, path: str | Path, checkpoint: str | Path | None = None,
-           *, input_shape: tuple[int, ...] | None = None) -> Path:
+           *, input_shape: tuple[int, ...] | None = None, overrides=None, scale: str | None = None) -> Path:
     """Write the spec's network to `path` as `format` ("onnx", "torchscript" or "python"); return the path.
 
     With `checkpoint` (a `netspec train` checkpoint or a saved state dict) the
     exported network carries those weights; without it, freshly initialised ones.
+    `overrides` and `scale` pick the network as in `netspec.load`; a `netspec train`
+    checkpoint's own ones apply without repeating them.
     Raises SpecError when the spec has errors, ExportError for problems with the
     format, the checkpoint, the output path or a missing optional package.
 
@@ -37,8 +39,7 @@ def export(spec: "Spec | Report | str | Path", format: str, path: str | Path, ch
                           "e.g. --format onnx for Netron and ONNX Runtime")
     path = Path(path)
     writable_target(path)
-    report = spec if isinstance(spec, Report) else check(spec, input_shape=input_shape)
-    report.raise_for_errors()
+    report = checked(spec, checkpoint, input_shape=input_shape, overrides=overrides, scale=scale)
     model = _model(report, checkpoint)
     if format == "python":
         from .python_source import python_source
@@ -53,6 +54,17 @@ def export(spec: "Spec | Report | str | Path", format: str, path: str | Path, ch
 
         export_onnx(model, report.graph.input_shape, path)
     return path
+
+
+def checked(spec, checkpoint, **variant) -> Report:
+    """The spec checked (SpecError when it has errors) at the variant a `netspec train` checkpoint recorded."""
+    if isinstance(spec, Report):
+        return spec.raise_for_errors()
+    if checkpoint is None:
+        return check(spec, **variant).raise_for_errors()
+    from ..weights import recorded_variant
+
+    return check_as_trained(spec, recorded_variant(checkpoint), checkpoint, **variant).raise_for_errors()
 
 
 def _model(report: Report, checkpoint):

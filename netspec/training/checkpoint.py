@@ -22,6 +22,13 @@ from .errors import CheckpointError, TrainError
 CHECKPOINT_FILE = "checkpoint.pt"
 FORMAT = "netspec-checkpoint"
 VERSION = 2  # 2: "rng" holds one random state per rank
+# every key `_Run._save` writes: a reader finds them all, or is told which is missing
+REQUIRED_KEYS = ("spec_name", "spec_text", "settings", "model", "optimizer", "scheduler", "rng", "epoch", "step",
+                 "partial", "partial_seconds", "history", "classes", "mean", "std", "input_shape", "world_size")
+REQUIRED_SETTINGS = ("dataset", "seed", "limit_train", "limit_test", "config")
+_KINDS = {"settings": dict, "model": dict, "optimizer": dict, "scheduler": dict, "rng": list, "history": list,
+          "classes": list, "mean": list, "std": list}
+_TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")  # what mkstemp makes below: .NAME.XXXXXXXX.tmp
 
 
 def write_atomically(path: Path, content: bytes | Callable[[IO[bytes]], None]) -> None:
@@ -31,7 +38,9 @@ def write_atomically(path: Path, content: bytes | Callable[[IO[bytes]], None]) -
     """
     temporary = None
     try:
+        remove_stale_temporaries(path.parent, path.name)
         descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(descriptor, 0o666 & ~_umask())  # mkstemp's 0600 would outlive the rename; follow the umask
         with os.fdopen(descriptor, "wb") as file:
             content(file) if callable(content) else file.write(content)
             file.flush()
@@ -45,6 +54,24 @@ def write_atomically(path: Path, content: bytes | Callable[[IO[bytes]], None]) -
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)  # already renamed away when all went well
     _sync_directory(path.parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temporaries(folder: Path, name: str | None = None) -> None:
+    """Delete what an earlier save killed half-way left behind (`.checkpoint.pt.XXXXXXXX.tmp`): of `name`
+    only, or every such file in `folder` (at the start of a run, before any save of its own)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return  # the write that follows reports an unusable folder
+    for entry in entries:
+        if _TEMPORARY.fullmatch(entry.name) and (name is None or entry.name.startswith(f".{name}.")):
+            entry.unlink(missing_ok=True)
 
 
 def _sync_directory(folder: Path) -> None:
@@ -77,11 +104,10 @@ def load_checkpoint(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        unsafe = re.search(r"GLOBAL (\S+) was not an allowed global", str(error))
+        unsafe = python_object_in(error)
         if unsafe:
-            raise CheckpointError(f"{path}: refusing to load: it holds a Python object ({unsafe.group(1)}) besides "
-                                  "tensors and plain values, and loading it could run code",
-                                  "load only checkpoints written by `netspec train`") from None
+            raise CheckpointError(f"{path}: {refusal(unsafe)}", "load only checkpoints written by `netspec train`") \
+                from None
         raise _corrupt(path, re.sub(r"\s+", " ", str(error).partition("WeightsUnpickler error:")[2]).strip()) from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
         raise _corrupt(path, str(error).splitlines()[0] if str(error) else type(error).__name__) from None
@@ -90,7 +116,37 @@ def load_checkpoint(path: Path) -> dict:
                               "(a bare state_dict or another tool's checkpoint)")
     if state.get("version") != VERSION:
         raise CheckpointError(f"{path}: expected checkpoint format version {VERSION}; got {state.get('version')}")
+    _require_keys(path, state)
     return state
+
+
+def python_object_in(error: Exception) -> str | None:
+    """The Python object a weights-only load refused, or None when the file failed for another reason.
+
+    torch has worded this refusal several ways ("GLOBAL x was not an allowed global", "Trying to load
+    unsupported GLOBAL x whose module ...", "Unsupported global: GLOBAL x"); every one names the GLOBAL.
+    """
+    found = re.search(r"GLOBAL\s+([\w.]+)", str(error)) if isinstance(error, pickle.UnpicklingError) else None
+    return found.group(1) if found else None
+
+
+def refusal(unsafe: str) -> str:
+    return (f"refusing to load: it holds a Python object ({unsafe}) besides tensors and plain values, "
+            "and loading it could run code")
+
+
+def _require_keys(path: Path, state: dict) -> None:
+    missing = [key for key in REQUIRED_KEYS if key not in state]
+    if not missing:
+        mistyped = [f"{key} (a {kind.__name__}, got a {type(state[key]).__name__})" for key, kind in _KINDS.items()
+                    if not isinstance(state[key], kind)]
+        if mistyped:
+            raise CheckpointError(f"{path}: expected a netspec checkpoint; these entries have the wrong type: "
+                                  f"{', '.join(mistyped)}", "use the checkpoint.pt that `netspec train` wrote")
+        missing = [f"settings.{key}" for key in REQUIRED_SETTINGS if key not in state["settings"]]
+    if missing:
+        raise CheckpointError(f"{path}: expected a complete netspec checkpoint; it lacks {', '.join(missing)}",
+                              "use the checkpoint.pt that `netspec train` wrote, unedited, or train again")
 
 
 def _corrupt(path: Path, reason: str) -> CheckpointError:
@@ -123,5 +179,6 @@ def check_writable(out: Path) -> None:
     except OSError as error:
         raise TrainError(f"cannot write to --out {out}: {error.strerror or error}",
                          "choose a folder you can write to") from None
+    remove_stale_temporaries(out)
     write_atomically(out / ".write-test", b"ok")
     (out / ".write-test").unlink()

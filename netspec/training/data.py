@@ -8,8 +8,10 @@ so a data file cannot run code. torchvision is used only to download when online
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import pickle
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,6 +32,7 @@ CLASSES = {
 IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 # torchvision's folder for each dataset under its download root
 TORCHVISION_FOLDERS = {"mnist": "MNIST/raw", "fashion-mnist": "FashionMNIST/raw", "cifar10": "cifar-10-batches-py"}
+DEFLATE_MAX_RATIO = 1032  # deflate cannot expand a byte to more than this: bounds a gzip file's content
 KNOWN_LOCATIONS = {"fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")]}  # Debian's dataset-fashion-mnist
 
 
@@ -116,28 +119,72 @@ def _read_idx_set(name: str, folder: Path, paths: list[Path]) -> Dataset:
         if images.shape[1:] != IMAGE_SHAPES[name][1:] or labels.ndim != 1 or len(images) != len(labels):
             raise TrainError(f"{folder}: expected {split} images [N, 28, 28] and N labels; "
                              f"got images {list(images.shape)} and labels {list(labels.shape)}")
+    for labels, path in ((train_y, paths[1]), (test_y, paths[3])):
+        check_labels(labels, len(CLASSES[name]), path)
     return Dataset(name, CLASSES[name], train_x.unsqueeze(1), train_y.long(), test_x.unsqueeze(1), test_y.long(),
                    str(folder))
 
 
+def check_labels(labels: torch.Tensor, classes: int, path: Path) -> None:
+    """Every label must name one of the dataset's classes (a label of 200 would index past the loss)."""
+    bad = ((labels < 0) | (labels >= classes)).nonzero()
+    if len(bad):
+        at = int(bad[0])
+        raise TrainError(f"{path}: expected labels from 0 to {classes - 1}; label {at} is {int(labels[at])} "
+                         f"({len(bad):,} out of range)", "the file is damaged or belongs to another dataset")
+
+
 def read_idx(path: Path) -> torch.Tensor:
-    """An IDX file (gzipped or raw) of unsigned bytes as a uint8 tensor of the shape its header gives."""
-    raw = path.read_bytes()
+    """An IDX file (gzipped or raw) of unsigned bytes as a uint8 tensor of the shape its header gives.
+
+    The header is checked against the file before anything is allocated: its dimensions (an exact
+    product, no wrap-around), at least one item, and no more bytes than the file can hold.
+    """
     try:
-        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-    except (OSError, EOFError) as error:
-        raise TrainError(f"{path}: expected a gzip-compressed IDX file; it is damaged ({error})") from None
-    if len(data) < 4 or data[:3] != b"\x00\x00\x08":
-        raise TrainError(f"{path}: expected an IDX file of unsigned bytes (header 00 00 08 ..); "
-                         f"got header {data[:4].hex(' ')}")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape, dtype=np.int64))
-    if len(data) != expected:
-        raise TrainError(f"{path}: expected {expected:,} bytes for shape {list(shape)}; got {len(data):,} "
-                         "(a truncated download?)", "delete the file and download it again")
-    return torch.from_numpy(np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape).copy())
+        with path.open("rb") as raw:
+            compressed = raw.read(2) == b"\x1f\x8b"
+        with (gzip.open(path, "rb") if compressed else path.open("rb")) as file:
+            shape, header = _idx_header(path, file)
+            size = math.prod(shape)
+            _check_idx_size(path, shape, size, header, compressed)
+            data = file.read(size + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        raise TrainError(f"{path}: expected a {'gzip-compressed ' if compressed else ''}IDX file; it is damaged "
+                         f"({error})", "delete the file and download it again") from None
+    if len(data) != size:
+        raise _wrong_size(path, shape, header, "more" if len(data) > size else f"{header + len(data):,}")
+    return torch.from_numpy(np.frombuffer(data, dtype=np.uint8).reshape(shape).copy())
+
+
+def _idx_header(path: Path, file) -> tuple[tuple[int, ...], int]:
+    magic = file.read(4)
+    if len(magic) < 4 or magic[:3] != b"\x00\x00\x08" or not 1 <= magic[3] <= 4:
+        raise TrainError(f"{path}: expected an IDX file of unsigned bytes with 1 to 4 dimensions "
+                         f"(header 00 00 08 01..04); got header {magic.hex(' ')}")
+    ndim = magic[3]
+    dims = file.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise TrainError(f"{path}: expected {ndim} dimensions in the IDX header; the file ends first",
+                         "delete the file and download it again")
+    shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+    return shape, 4 + 4 * ndim
+
+
+def _check_idx_size(path: Path, shape: tuple[int, ...], size: int, header: int, compressed: bool) -> None:
+    if shape[0] == 0 or size == 0:
+        raise TrainError(f"{path}: expected at least one item; the IDX header gives shape {list(shape)}",
+                         "delete the file and download it again")
+    on_disk = path.stat().st_size
+    if not compressed and size > on_disk - header:
+        raise _wrong_size(path, shape, header, f"{on_disk:,}")
+    if compressed and size > DEFLATE_MAX_RATIO * on_disk:
+        raise TrainError(f"{path}: the IDX header gives shape {list(shape)} ({size:,} bytes), more than a "
+                         f"{on_disk:,}-byte gzip file can hold", "delete the file and download it again")
+
+
+def _wrong_size(path: Path, shape: tuple[int, ...], header: int, got: str) -> TrainError:
+    return TrainError(f"{path}: expected {header + math.prod(shape):,} bytes for shape {list(shape)}; got {got} "
+                      "(a truncated download?)", "delete the file and download it again")
 
 
 class _ArrayUnpickler(pickle.Unpickler):
@@ -158,7 +205,7 @@ def _read_cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
             batch = _ArrayUnpickler(file, encoding="bytes").load()
         data = np.asarray(batch[b"data"], dtype=np.uint8)
         labels = np.asarray(batch[b"labels"], dtype=np.int64)
-    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as error:
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, OverflowError) as error:
         raise TrainError(f"{path}: expected a CIFAR-10 python batch (a dict with b'data' and b'labels'); "
                          f"could not read it ({error})") from None
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
@@ -170,6 +217,8 @@ def _read_cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
 def _read_cifar(folder: Path) -> Dataset:
     train = [_read_cifar_batch(folder / file) for file in CIFAR_FILES[:-1]]
     test_x, test_y = _read_cifar_batch(folder / CIFAR_FILES[-1])
+    for (_, labels), file in zip([*train, (test_x, test_y)], CIFAR_FILES):
+        check_labels(labels, len(CLASSES["cifar10"]), folder / file)
     return Dataset("cifar10", CLASSES["cifar10"], torch.cat([x for x, _ in train]), torch.cat([y for _, y in train]),
                    test_x, test_y, str(folder))
 

@@ -245,6 +245,8 @@ def relaunch_arguments(context, dropped: str) -> list[str]:
         elif param.name != dropped and value is not None and value != param.get_default(context):
             if getattr(param, "is_flag", False):
                 arguments.append(param.opts[0] if value else param.secondary_opts[0])
+            elif getattr(param, "multiple", False):  # --set a=1 --set b=2
+                arguments += [part for item in value for part in (param.opts[0], str(item))]
             else:
                 arguments += [param.opts[0], str(value)]
     return arguments

@@ -44,3 +44,9 @@ class Diverged(TrainError):
 
 class OutOfMemory(TrainError):
     exit_code = EXIT_OUT_OF_MEMORY
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, or the CPU allocator's, which torch raises as a plain RuntimeError."""
+    return type(error).__name__ == "OutOfMemoryError" or (
+        isinstance(error, RuntimeError) and "can't allocate memory" in str(error))

@@ -33,17 +33,43 @@ JPEG_SUFFIXES = {".jpg", ".jpeg"}
 SOURCE_KINDS = {1: "grayscale", 2: "grayscale+alpha", 3: "RGB", 4: "RGBA"}
 
 
+MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; a decompression bomb claims billions
+
+
 class UnreadableImage(Exception):
-    """A file that no decoder could read (truncated, corrupt, or not an image)."""
+    """A file that no decoder could read (truncated, corrupt, not an image, or too many pixels)."""
+
+    def __init__(self, reason: str, hint: str = "give PNG, JPEG or other files Pillow opens"):
+        super().__init__(reason)
+        self.hint = hint
 
 
 def decode_file(path: Path, channels: int, size: tuple[int, int]) -> tuple[torch.Tensor, int]:
-    """The image in `path` as uint8 [channels, *size], and the channel count it was stored with."""
+    """The image in `path` as uint8 [channels, *size], and the channel count it was stored with.
+
+    The header is read first: an image of more than MAX_IMAGE_PIXELS is refused before any pixel is decoded."""
+    _refuse_huge(Path(path))
     try:
         pixels = _decode_any(Path(path))
     except Exception as error:  # every decoder has its own exception types for bad files
         raise UnreadableImage(" ".join(str(error).split())[:200] or type(error).__name__) from None
     return fit(pixels, channels, size), pixels.shape[0]
+
+
+def _refuse_huge(path: Path) -> None:
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_IMAGE_PIXELS bounds it below
+        try:
+            with Image.open(path) as image:  # the header only
+                width, height = image.size
+        except Exception as error:  # Pillow's kinds for bad files, and its DecompressionBombError
+            raise UnreadableImage(" ".join(str(error).split())[:200] or type(error).__name__) from None
+    if width * height > MAX_IMAGE_PIXELS:
+        raise UnreadableImage(f"expected at most {MAX_IMAGE_PIXELS:,} pixels; it has {width} x {height} = "
+                              f"{width * height:,}", "shrink the image first; the network sees it resized to its "
+                              "input anyway")
 
 
 def _torchvision_io():
@@ -165,13 +191,10 @@ class _HeaderProbe(torch.utils.data.Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[int, str | None]:
-        from PIL import Image
-
         try:
-            with Image.open(self.files[index]) as image:
-                image.size  # the header alone: decoding every file is the cached path's work
-        except Exception as error:  # Pillow raises several kinds for bad files
-            return index, " ".join(str(error).split())[:200] or type(error).__name__
+            _refuse_huge(Path(self.files[index]))  # the header alone: decoding every file is the cached path's work
+        except UnreadableImage as error:
+            return index, str(error)
         return index, None
 
 

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import torch
 
-from ..check import Report, check
+from ..check import Report, check_as_trained
 from ..spec import Spec
 from .checkpoint import load_checkpoint, load_model_weights
 from .errors import TrainError
@@ -33,17 +33,19 @@ class Prediction:
 
 def evaluate(spec: Spec | str | Path, checkpoint: str | Path, dataset: str | None = None, *,
              data_dir: str | Path | None = None, device: str = "auto", batch_size: int = 512,
-             limit_test: int | None = None, download: bool = True) -> Evaluation:
+             limit_test: int | None = None, download: bool = True, overrides=None,
+             scale: str | None = None) -> Evaluation:
     """Test accuracy, per-class accuracy and confusion matrix of a checkpoint on its dataset's test split.
 
-    The dataset and --data-dir default to the run's own (kept in the checkpoint); an image
-    folder without test/ is judged on the run's validation split, chosen again by its seed.
+    The network is rebuilt at the scale and overrides the checkpoint recorded; `overrides`
+    and `scale` may only repeat them (SpecError names a contradicting one). The dataset and
+    --data-dir default to the run's own (kept in the checkpoint); an image folder without
+    test/ is judged on the run's validation split, chosen again by its seed.
 
-    >>> result = netspec.evaluate("specs/resnet_mini.yaml", "runs/resnet_mini/checkpoint.pt",
-    ...                           data_dir="../shared/datasets/mnist")
+    >>> result = netspec.evaluate("specs/resnet_mini.yaml", "runs/resnet_mini/checkpoint.pt")
     >>> print(result.render())        # accuracy, per-class table, confusion matrix
     """
-    report, model, state, runtime = _load_trained(spec, checkpoint, device)
+    report, model, state, runtime = _load_trained(spec, checkpoint, device, overrides, scale)
     run = state["settings"]
     same_data = dataset is None or dataset == run["dataset"]
     remembered = run.get("data_dir") if same_data else None
@@ -61,16 +63,17 @@ def evaluate(spec: Spec | str | Path, checkpoint: str | Path, dataset: str | Non
 
 
 def predict(spec: Spec | str | Path, checkpoint: str | Path, images: Sequence[str | Path], *, top_k: int = 3,
-            device: str = "auto") -> list[Prediction]:
+            device: str = "auto", overrides=None, scale: str | None = None) -> list[Prediction]:
     """The `top_k` most likely classes, with probabilities, for each image file (PNG, JPEG, ...).
 
     Images are converted to the spec's channels (grey or RGB), resized to its input
-    size and normalised as in training.
+    size and normalised as in training. The checkpoint's own `--set` overrides and scale
+    apply without repeating them (as in `evaluate`).
 
-    >>> netspec.predict("specs/resnet_mini.yaml", "runs/resnet_mini/checkpoint.pt", ["seven.png"])
-    [Prediction(path=PosixPath('seven.png'), top=[('7', 0.998), ('1', 0.001), ('2', 0.0004)])]
+    >>> netspec.predict("specs/resnet_mini.yaml", "runs/resnet_mini/checkpoint.pt", ["docs/examples/digit7.png"])
+    [Prediction(path=PosixPath('docs/examples/digit7.png'), top=[('7', 0.998), ('1', 0.001), ('2', 0.0004)])]
     """
-    report, model, state, runtime = _load_trained(spec, checkpoint, device)
+    report, model, state, runtime = _load_trained(spec, checkpoint, device, overrides, scale)
     channels, height, width = report.graph.input_shape
     preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), (height, width))
     batch = torch.cat([preprocess(_read_image(Path(path), channels, (height, width)).to(runtime.device))
@@ -83,9 +86,10 @@ def predict(spec: Spec | str | Path, checkpoint: str | Path, images: Sequence[st
             for path, values, indices in zip(images, best.values, best.indices)]
 
 
-def _load_trained(spec, checkpoint, device: str) -> tuple[Report, torch.nn.Module, dict, Runtime]:
-    report = check(spec).raise_for_errors()
-    state = load_checkpoint(Path(checkpoint))
+def _load_trained(spec, checkpoint, device: str, overrides, scale) -> tuple[Report, torch.nn.Module, dict, Runtime]:
+    state = load_checkpoint(Path(checkpoint))  # first: it says which scale and overrides the network was trained at
+    report = check_as_trained(spec, state.get("variant"), checkpoint, overrides=overrides, scale=scale)
+    report.raise_for_errors()
     runtime = single_process(device)
     model = build_model(report, runtime)
     load_model_weights(model, state, Path(checkpoint))
@@ -100,4 +104,4 @@ def _read_image(path: Path, channels: int, size: tuple[int, int]) -> torch.Tenso
     try:
         return decode_file(path, channels, size)[0][None]
     except UnreadableImage as error:
-        raise TrainError(f"cannot read image {path}: {error}", "give PNG, JPEG or other files Pillow opens") from None
+        raise TrainError(f"cannot read image {path}: {error}", error.hint) from None

@@ -45,7 +45,7 @@ class Schedule:
             "multistep": lambda: lr_scheduler.MultiStepLR(optimizer, s.milestones, s.gamma),
             "cosine": lambda: lr_scheduler.CosineAnnealingLR(optimizer, total),
             "onecycle": lambda: lr_scheduler.OneCycleLR(optimizer, s.max_lr or config.lr, total_steps=total,
-                                                        pct_start=s.warmup),
+                                                        pct_start=warmup_fraction(s.warmup, total)),
             "plateau": lambda: lr_scheduler.ReduceLROnPlateau(optimizer, factor=s.factor, patience=s.patience),
         }[s.kind]()
         self.optimizer = optimizer
@@ -71,6 +71,18 @@ class Schedule:
     def load_state_dict(self, state: dict) -> None:
         if self.scheduler is not None:
             self.scheduler.load_state_dict(state)
+
+
+def warmup_fraction(warmup: float, total_steps: int) -> float:
+    """One-cycle's warm-up fraction, moved off the one value torch cannot take.
+
+    torch divides by (warm-up steps - 1): a warm-up of exactly one step (a short run: 4 steps at 0.25)
+    raises ZeroDivisionError. Such a run warms up over two steps instead, or not at all when it
+    has only two steps (its annealing phase needs a step of its own).
+    """
+    if abs(warmup * total_steps - 1) > 1e-9:
+        return float(warmup)
+    return 2 / total_steps if total_steps > 2 else 0.0
 
 
 @dataclass

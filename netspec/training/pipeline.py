@@ -90,7 +90,7 @@ class EpochBatches:
     """The batches of one training epoch for this rank: a shuffled, sharded, augmented pass over the data."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int, epoch: int,
-                 runtime: Runtime, preprocess: Preprocess):
+                 runtime: Runtime, preprocess: Preprocess, drop_single: bool = False):
         device = images.device
         self.generator = torch.Generator(device=device)
         self.seed, self.epoch, self.rank = seed, epoch, runtime.rank
@@ -98,9 +98,10 @@ class EpochBatches:
         order = torch.randperm(len(images), generator=self.generator, device=device)
         self.order = runtime.shard(order)
         self.images, self.labels, self.batch_size, self.preprocess = images, labels, batch_size, preprocess
+        self.drop_single = drop_single
 
     def __len__(self) -> int:
-        return -(-len(self.order) // self.batch_size)
+        return steps_per_epoch(len(self.order), self.batch_size, self.drop_single)
 
     def from_step(self, start: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         """(step, inputs, labels) from `start` on; step k is the same whichever step the pass started at."""
@@ -108,6 +109,13 @@ class EpochBatches:
         for step, index, pixels in zip(range(start, len(self)), indices, gather(self.images, indices)):
             self.generator.manual_seed(stream_seed(self.seed, self.epoch, step, self.rank))  # each rank its own crops
             yield step, self.preprocess(pixels, self.generator), self.labels[index]
+
+
+def steps_per_epoch(samples: int, batch_size: int, drop_single: bool) -> int:
+    """Steps of one epoch; with `drop_single` (a network with batchnorm) a last batch of one image is
+    dropped: batchnorm cannot normalise one value per channel, and one image an epoch is no loss."""
+    steps = -(-samples // batch_size)
+    return steps - 1 if drop_single and steps > 1 and samples % batch_size == 1 else steps
 
 
 def test_batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int,

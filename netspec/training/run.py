@@ -11,19 +11,19 @@ from typing import Any
 
 import torch
 
-from ..check import Report, check
+from ..check import Report, check, check_as_trained
 from ..spec import Spec
-from .checkpoint import CHECKPOINT_FILE, load_model_weights, save_checkpoint
+from .checkpoint import CHECKPOINT_FILE, load_checkpoint, load_model_weights, save_checkpoint
 from .data import CLASSES, IMAGE_SHAPES, Dataset
+from .errors import Diverged, OutOfMemory, TrainError, is_out_of_memory
 from .holdout import BEST_FILE, BestSoFar, final_split, require_validation, with_validation
 from .imagefolder import open_dataset, scan
-from .errors import Diverged, OutOfMemory, TrainError
 from .loop import EpochState, Schedule, Step, evaluate, make_optimizer
 from .metrics import Evaluation, write_evaluation, write_metrics
 from .pictures import plot_confusion, plot_curves
+from .pipeline import EpochBatches, Preprocess, channel_stats, stats_sample, steps_per_epoch, stream_seed
 from .steplog import StepLog, open_writer
 from .transfer import freeze_through, hold_frozen_batchnorm, init_from
-from .pipeline import EpochBatches, Preprocess, channel_stats, stats_sample, stream_seed
 from .progress import Progress
 from .distributed import start_runtime
 from .resume import prepare_out, settings_record
@@ -55,7 +55,9 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
     Settings come from the spec's `train:` section; keyword arguments override them
     (`epochs`, `batch_size`, `lr`, `optimizer`, `schedule`, any other `train:` key) and
     set the run (`out`, `data_dir`, `device`, `seed`, `resume`, `limit_train`,
-    `limit_test`, `compile`, `download`, `progress`). Raises SpecError for a bad spec
+    `limit_test`, `compile`, `download`, `progress`). `overrides` and `scale` pick the
+    network as in `netspec.load` and are kept in the checkpoint, so `--resume`, `evaluate`,
+    `predict` and `export` rebuild it without them. Raises SpecError for a bad spec
     and TrainError (with a hint) for anything else the caller can fix.
 
     >>> result = netspec.train("specs/resnet_mini.yaml", dataset="mnist",
@@ -63,8 +65,13 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
     >>> result.test_acc, result.checkpoint
     (0.9871, PosixPath('runs/resnet_mini/checkpoint.pt'))
     """
-    report = check(spec).raise_for_errors()
+    variant = {"overrides": overrides.pop("overrides", None), "scale": overrides.pop("scale", None)}
+    report = check(spec, **variant).raise_for_errors()
     settings = resolve(report.spec.train, dataset, report.spec.name, overrides)
+    if settings.resume and (settings.out / CHECKPOINT_FILE).exists():  # at the checkpoint's scale and overrides
+        saved = load_checkpoint(settings.out / CHECKPOINT_FILE).get("variant")
+        report = check_as_trained(spec, saved, settings.out / CHECKPOINT_FILE, **variant).raise_for_errors()
+        settings = resolve(report.spec.train, dataset, report.spec.name, overrides)
     runtime = start_runtime(settings.device, settings.sync_batchnorm)  # a rank of torchrun's group, or alone
     with runtime.session():
         return _train(report, settings, runtime)
@@ -88,8 +95,15 @@ def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
         progress.note(note)
     try:
         return _Run(report, settings, runtime, data.to(runtime.device), size, progress).go(resumed)
-    except torch.OutOfMemoryError:
+    except RuntimeError as error:  # torch.OutOfMemoryError is one too
+        if not is_out_of_memory(error):
+            raise
         raise _out_of_memory(report, settings, runtime) from None
+    except ValueError as error:
+        if "Expected more than 1 value per channel" not in str(error):
+            raise
+        raise TrainError(f"batchnorm cannot train on a batch of one image ({error})",
+                         "train on at least 2 images (--limit-train) with --batch-size at least 2") from None
 
 
 def check_input_shape(report: Report, dataset: str, resize: int | None, folder: Path | None = None) -> tuple[int, int]:
@@ -180,7 +194,8 @@ class _Run:
         torch.manual_seed(stream_seed(settings.seed, -1, -1, runtime.rank))  # but each rank its own dropout masks
         self.optimizer = make_optimizer(self.model, self.config, runtime)
         shard = len(runtime.shard(torch.arange(len(data.train_images))))
-        self.steps_per_epoch = -(-shard // self.config.batch_size)
+        self.drop_single = any(node.kind == "batchnorm" for node in report.graph.nodes)
+        self.steps_per_epoch = steps_per_epoch(shard, self.config.batch_size, self.drop_single)
         self.schedule = Schedule(self.optimizer, self.config, self.steps_per_epoch)
         stats = (channel_stats(stats_sample(data.train_images)) if self.config.normalize
                  else ([0.0] * data.image_shape[0], [1.0] * data.image_shape[0]))
@@ -226,7 +241,7 @@ class _Run:
         with _StopOnSignal(self.progress) as stop:
             while epoch < self.config.epochs:
                 batches = EpochBatches(self.data.train_images, self.data.train_labels, self.config.batch_size,
-                                       self.settings.seed, epoch, self.runtime, train_prep)
+                                       self.settings.seed, epoch, self.runtime, train_prep, self.drop_single)
                 self.progress.start_epoch(f"epoch {epoch + 1}/{self.config.epochs}", len(batches),
                                           self.config.batch_size, state.next_step)
                 started = time.perf_counter()
@@ -315,6 +330,7 @@ class _Run:
             return
         checkpoint = {
             "spec_name": self.report.spec.name, "spec_text": self.report.spec.source,
+            "variant": self.report.spec.variant_record(),
             "settings": settings_record(self.settings), "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.schedule.state_dict(), "rng": rng,
             "epoch": epoch, "step": state.next_step, "partial": partial, "partial_seconds": seconds,

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..expr import MAX_MAGNITUDE
 from ..train_config import TrainConfig
 from .errors import TrainError
 
@@ -92,6 +93,7 @@ def resolve(spec_train: TrainConfig, dataset: str, spec_name: str, overrides: di
     if unknown:
         known = sorted(RUN_OPTIONS | set(TrainConfig.model_fields))
         raise TrainError(f"unknown training setting {', '.join(map(repr, unknown))}; expected one of {', '.join(known)}")
+    _refuse_huge_integers(given)
     run = {key: value for key, value in given.items() if key in RUN_OPTIONS}
     config = _config(spec_train, {key: value for key, value in given.items() if key not in RUN_OPTIONS})
     if run.get("device", "auto") not in DEVICES:
@@ -115,6 +117,14 @@ def _check_run_numbers(run: dict[str, Any]) -> None:
         least = 1 if name == "early_stopping" else 0
         if run.get(name) is not None and run[name] < least:
             raise TrainError(f"expected --{name.replace('_', '-')} to be at least {least}; got {run[name]}")
+
+
+def _refuse_huge_integers(given: dict[str, Any]) -> None:
+    """The bound a spec's and a flag's integers have, for the Python API's keywords too (a seed of 2**70)."""
+    for key, value in given.items():
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
+            raise TrainError(f"expected {key} of magnitude at most {MAX_MAGNITUDE:.0e}; got a "
+                             f"{len(str(abs(value))):,}-digit integer")
 
 
 def _config(spec_train: TrainConfig, changes: dict[str, Any]) -> TrainConfig:

@@ -17,10 +17,9 @@ from typing import Any
 
 
 class LspClient:
-    def __init__(self, command: list[str], settings: dict, root: Path):
+    def __init__(self, command: list[str], settings: dict, root: Path, stderr=subprocess.DEVNULL):
         self.settings = settings
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
         self.responses: dict[int, queue.Queue] = {}
         self.diagnostics: dict[str, list[dict]] = {}
         self.diagnostics_seen = threading.Condition()

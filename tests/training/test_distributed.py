@@ -80,7 +80,8 @@ def test_the_launcher_passes_on_every_given_option_but_nproc_per_node():
     from netspec.training.cli import train
 
     given = [SPEC, "--dataset", "mnist", "--epochs", "3", "--resume", "--no-download", "--nproc-per-node", "4",
-             "--sync-batchnorm", "--device", "cuda"]
+             "--sync-batchnorm", "--device", "cuda", "--set", "num_classes=10", "--set", "train.lr=0.1",
+             "--scale", "s"]
     arguments = relaunch_arguments(train.make_context("train", list(given)), "nproc_per_node")
     assert arguments[0] == "train" and "--nproc-per-node" not in arguments
     again = train.make_context("train", arguments[1:]).params
