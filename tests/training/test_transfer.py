@@ -77,3 +77,64 @@ def test_an_unreadable_init_file_is_a_clear_error(tmp_path):
     torch.save({"weights": [1, 2]}, tmp_path / "list.pt")
     with pytest.raises(CheckpointError, match=r"expected names -> tensors \(a state_dict\); got dict"):
         init_from(netspec.build(tiny_spec(tmp_path)), tmp_path / "list.pt")
+
+
+def _torchvision_resnet18(path, seed: int = 0):
+    """torchvision's resnet18 with random weights (offline) and non-trivial batchnorm statistics, saved."""
+    import torchvision
+
+    torch.manual_seed(seed)
+    model = torchvision.models.resnet18()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+    torch.save(model.state_dict(), path)
+    return model.eval()
+
+
+def test_torchvision_resnet18_weights_make_the_zoo_spec_compute_torchvisions_outputs(tmp_path):
+    reference = _torchvision_resnet18(tmp_path / "resnet18.pth")
+    model = netspec.build("zoo:resnet18")
+    report = init_from(model, tmp_path / "resnet18.pth")
+    assert report.loaded == tuple(model.state_dict()) and report.by_structure  # torchvision's names differ
+    assert report.reinitialised == report.kept == report.left_out == ()
+    images = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(images), reference(images), rtol=1e-4, atol=1e-5)
+
+
+def test_with_num_classes_10_the_report_names_only_the_classifier_as_reinitialised(tmp_path):
+    _torchvision_resnet18(tmp_path / "resnet18.pth")
+    model = netspec.build("zoo:resnet18", overrides={"num_classes": 10})
+    report = init_from(model, tmp_path / "resnet18.pth")
+    assert report.reinitialised == ("fc.weight", "fc.bias")
+    assert report.loaded == tuple(key for key in model.state_dict() if not key.startswith("fc."))
+    assert report.kept == report.left_out == ()
+    assert "re-initialised (shape changed): fc.weight, fc.bias" in report.render()
+
+
+@pytest.mark.slow
+def test_fine_tuning_resnet18_with_freeze_keeps_the_frozen_weights_bit_identical(tmp_path):
+    reference = _torchvision_resnet18(tmp_path / "resnet18.pth").state_dict()
+    spec = tmp_path / "resnet18_32.yaml"  # the zoo's resnet18 for 3x32x32 images (1x1 after layer4), to stay fast
+    spec.write_text(netspec.zoo.path("resnet18").read_text().replace("input: [3, 224, 224]", "input: [3, 32, 32]"))
+    data = write_classes(tmp_path / "data", {"cat": 8, "dog": 8, "eel": 8}, size=(32, 32), mode="RGB",
+                         suffix=".jpg")
+    result = invoke("train", spec, "--set", "num_classes=3", "--dataset", data, "--init", tmp_path / "resnet18.pth",
+                    "--freeze", "layer4", "--epochs", "1", "--batch-size", "8", "--limit-train", "16",
+                    "--out", tmp_path / "run", "--device", "cpu", "--no-tensorboard")
+    assert result.exit_code == 0, result.output
+    assert "re-initialised (shape changed): fc.weight, fc.bias" in result.output
+    trained = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["model"]
+    model = netspec.build(spec, overrides={"num_classes": 3})
+    report = init_from(model, tmp_path / "resnet18.pth")
+    pairs = {key: report.by_structure.get(key, key) for key in report.loaded}  # spec key -> torchvision key
+    frozen = [key for key in trained if not key.startswith("fc.")]
+    assert frozen == list(pairs) and len(frozen) == len(trained) - 2
+    for key in frozen:  # weights, biases and batchnorm statistics, bit for bit
+        assert torch.equal(trained[key], reference[pairs[key]]), key
+    assert not torch.equal(trained["fc.weight"], model.state_dict()["fc.weight"])  # the head trained
