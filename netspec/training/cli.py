@@ -135,7 +135,8 @@ def train(context, spec, dataset, data_dir, epochs, batch_size, lr, optimizer, s
           tensorboard, download, quiet, nproc_per_node, sync_batchnorm, overrides, scale):
     """Train the network SPEC describes on a dataset; checkpoint, log and plot every epoch."""
     if dataset is None:
-        raise click.UsageError("Missing option '--dataset' (one of: " + ", ".join(DATASETS) + ").")
+        raise click.UsageError("Missing option '--dataset' (one of: " + ", ".join(DATASETS)
+                               + ", or a folder of class folders).")
     if nproc_per_node is not None:
         _launch(context, nproc_per_node)
     from . import run

@@ -1,4 +1,7 @@
-"""The README's training, export and filters commands run as written; every file they read exists or is made."""
+"""The README's training, export and filters commands run as written; every file they read exists or is made.
+
+Scope: the bash blocks of the sections "Training" and "Export, graphs and filters" (other sections' commands
+read files the reader writes by hand, or need GPUs; their own tests cover them)."""
 
 from __future__ import annotations
 
@@ -14,13 +17,15 @@ from netspec.cli import cli
 from .conftest import MNIST_SAMPLE, REPO
 
 RUN_COMMANDS = ("train", "eval", "predict", "export", "filters")
+SECTIONS = ("Training: `netspec train`", "Export, graphs and filters")
 # the fine-tuning example downloads torchvision's weights (tests/training/test_transfer.py covers it offline)
 ONLINE_ONLY = ("resnet18.pth",)
 
 
 def readme_commands() -> list[list[str]]:
-    """Every `netspec ...` line of the README's bash blocks, continuation lines joined, comments dropped."""
-    text = (REPO / "README.md").read_text()
+    """Every `netspec ...` line of those sections' bash blocks, continuation lines joined, comments dropped."""
+    sections = re.split(r"\n## ", (REPO / "README.md").read_text())
+    text = "\n".join(section for section in sections if section.startswith(SECTIONS))
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
         for line in block.replace("\\\n", " ").splitlines():

@@ -120,17 +120,16 @@ def test_with_num_classes_10_the_report_names_only_the_classifier_as_reinitialis
 @pytest.mark.slow
 def test_fine_tuning_resnet18_with_freeze_keeps_the_frozen_weights_bit_identical(tmp_path):
     reference = _torchvision_resnet18(tmp_path / "resnet18.pth").state_dict()
-    spec = tmp_path / "resnet18_32.yaml"  # the zoo's resnet18 for 3x32x32 images (1x1 after layer4), to stay fast
-    spec.write_text(netspec.zoo.path("resnet18").read_text().replace("input: [3, 224, 224]", "input: [3, 32, 32]"))
+    spec = "zoo:resnet18"  # at 3x32x32 (1x1 after layer4), to stay fast
     data = write_classes(tmp_path / "data", {"cat": 8, "dog": 8, "eel": 8}, size=(32, 32), mode="RGB",
                          suffix=".jpg")
-    result = invoke("train", spec, "--set", "num_classes=3", "--dataset", data, "--init", tmp_path / "resnet18.pth",
+    result = invoke("train", spec, "--set", "num_classes=3", "--set", "image_size=32", "--dataset", data, "--init", tmp_path / "resnet18.pth",
                     "--freeze", "layer4", "--epochs", "1", "--batch-size", "8", "--limit-train", "16",
                     "--out", tmp_path / "run", "--device", "cpu", "--no-tensorboard")
     assert result.exit_code == 0, result.output
     assert "re-initialised (shape changed): fc.weight, fc.bias" in result.output
     trained = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["model"]
-    model = netspec.build(spec, overrides={"num_classes": 3})
+    model = netspec.build(spec, overrides={"num_classes": 3, "image_size": 32})
     report = init_from(model, tmp_path / "resnet18.pth")
     pairs = {key: report.by_structure.get(key, key) for key in report.loaded}  # spec key -> torchvision key
     frozen = [key for key in trained if not key.startswith("fc.")]
