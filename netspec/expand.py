@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from . import adapt
+from . import adapt, mistakes
 from .diagnostics import DiagnosticSink, Mark, NameIndex, nearest
 from .expand_blocks import BlockForms, Form, Scope
 from .ir import INPUT, Graph, Node
 from .kinds import REGISTRY, Notes, ShapeError
 from .expr import UNRESOLVED
 from .names import name_problem
+from .plugins import PluginError, kind_from_entry_points
 from .spec import Spec, evaluate_value
 from .validation import validate_into
 from .yamlsrc import DEFAULT_MAX_LAYERS, YMap, YNode, YScalar, YSeq, to_plain
@@ -60,11 +61,16 @@ class Expander(BlockForms):
         form = self.classify(node, path, scope)
         if form is None:
             return self.unknown(x, path, node.mark)
+        form = Form(form.kind, mistakes.rejoin_split_expression(form.fields, self.sink, path))
         if adapt.CONDITION in form.fields.items:
             keep = adapt.condition(form.fields, self.expression_scope(scope, self.input_of(form, x, scope)),
                                    self.sink, path)
-            if keep is not True:  # a false `if` removes the entry: its input passes through
-                return x if keep is False else self.unknown(x, path, node.mark)
+            if keep is not True:  # a false `if` makes the entry the identity on its input (its `from:`, if any)
+                out = self.source_of(form, x, scope, path) if keep is False else self.unknown(x, path, node.mark)
+                name = self.declared_name(form, path)
+                if name:
+                    self.define(scope, name, out, form.fields.key_mark("name"), path)
+                return out
             form = Form(form.kind, adapt.without(form.fields, adapt.CONDITION))
         name = self.declared_name(form, path)
         if form.kind == "block":
@@ -146,6 +152,18 @@ class Expander(BlockForms):
     def known_kind(self, kind: str, mark: Mark, path: str, via: str | None = None) -> bool:
         if kind in REGISTRY:
             return True
+        try:
+            if kind_from_entry_points(kind):  # read only now: a spec of built-in kinds never scans them
+                return True
+        except PluginError as exc:
+            self.sink.error("plugin.load", exc.message, mark, path, exc.hint)
+            return False
+        if kind in self.spec.refused_blocks:
+            return False  # its definition's error says why
+        merged = mistakes.merged_list_items(kind, mark, self.spec.source) if via is None else None
+        if merged:
+            self.sink.error("yaml.indentation", merged[0], merged[2], path, merged[1])
+            return False
         guess = nearest(kind, self.kind_names)
         where = f" (the value of parameter '{via}')" if via else ""
         self.sink.error("layer.unknown_kind", f"unknown layer kind '{kind}'{where}", mark, path,
@@ -185,6 +203,13 @@ class Expander(BlockForms):
                 data[key] = evaluate_value(node, params, self.sink, path)
         return data
 
+    def source_of(self, form: Form, x: int, scope: Scope, path: str) -> int:
+        """The node an entry reads: `x`, or its `from:` layer (an unknown stand-in when that name is unknown)."""
+        if "from" not in form.fields.items:
+            return x
+        source = self.resolve(to_plain(form.fields.items["from"]), scope, form, "from", path)
+        return self.unknown(x, path, form.fields.mark) if source is None else source
+
     def input_of(self, form: Form, x: int, scope: Scope) -> tuple | None:
         """The entry's input shape: the previous layer's, or its `from:` layer's (reported later if unknown)."""
         source = form.fields.get("from")
@@ -211,7 +236,8 @@ class Expander(BlockForms):
 
     def layer(self, form: Form, x: int, scope: Scope, path: str, prefix: str, seg: str, stack: tuple) -> int:
         kind = REGISTRY[form.kind]
-        form = Form(form.kind, adapt.with_defaults(form.fields, self.spec.defaults.get(form.kind)))
+        defaults = self.spec.defaults if scope.defaults is None else scope.defaults  # an imported block: its file's
+        form = Form(form.kind, adapt.with_defaults(form.fields, defaults.get(form.kind)))
         params = self.expression_scope(scope, self.input_of(form, x, scope))
         data = self.values(form, params, path, skip=("name", "from", "branches", "inputs"))
         data["kind"] = kind.name
@@ -244,7 +270,11 @@ class Expander(BlockForms):
         try:
             node.out_shape = kind.infer_output_shape(node.layer, node.in_shapes, notes)
         except ShapeError as exc:
-            self.sink.error("shape." + node.kind, exc.message, self.field_mark(form, exc.field), node.path, exc.hint)
+            layout = mistakes.channels_last_hint(self.spec.input_shape)
+            hint = f"{layout}; if it is right: {exc.hint}" if layout and exc.hint else layout or exc.hint
+            self.sink.error("shape." + node.kind, exc.message, self.field_mark(form, exc.field), node.path, hint)
+            node.out_shape = mistakes.recovered_shape(kind, node.layer, node.in_shapes)  # to find later mistakes
+            self.jumps[node.index] = self.jumps[node.inputs[0]]
             return
         for message, hint, field_name in notes.warnings:
             self.sink.warning("shape.inexact", message, self.field_mark(form, field_name), node.path, hint)

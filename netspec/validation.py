@@ -116,7 +116,7 @@ def _report(model, field, errors, data, where, sink, path, mark, what, names_in_
         expected = " or ".join(dict.fromkeys(_expected(error) for error in errors))
         wants_bool = any(error["type"].startswith("bool") for error in errors)
         sink.error("schema.type", f"{name}: expected {expected}; got {_show(value)}", at, path,
-                   _type_hint(value, names_in_scope, wants_bool))
+                   _choice_hint(value, errors) or _type_hint(value, names_in_scope, wants_bool))
 
 
 def _expected(error: dict) -> str:
@@ -131,6 +131,17 @@ def _expected(error: dict) -> str:
 def _show(value: Any, limit: int = 80) -> str:
     text = repr(value) if not isinstance(value, str) else f"'{value}'"
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _choice_hint(value: Any, errors: list[dict]) -> str | None:
+    """Did you mean, for a misspelt or miscased choice: `optimizer: SGD`, `schedule: {kind: cosin}`."""
+    choices = [choice for error in errors if error["type"] == "literal_error"
+               for choice in re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))]
+    if not isinstance(value, str) or not choices:
+        return None
+    guess = next((choice for choice in choices if choice.lower() == value.lower()), None) \
+        or nearest(value.lower(), choices)
+    return f"did you mean '{guess}'?" if guess else None
 
 
 def _type_hint(value: Any, names_in_scope, wants_bool: bool) -> str | None:

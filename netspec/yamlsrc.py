@@ -293,10 +293,19 @@ def _compose(text: str, budget: YamlBudget | None = None) -> yaml.Node | None:
         return _compose_with(_PlainLoader, text, budget)
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_yaml(text: str, sink: DiagnosticSink, budget: YamlBudget | None = None) -> YNode | None:
     """Parse YAML text into a located tree; problems go to `sink`, never raise."""
     budget = budget or YamlBudget()
     if _too_large(len(text) if len(text) > budget.bytes else len(text.encode("utf-8", "replace")), budget, sink):
+        return None
+    surrogate = LONE_SURROGATE.search(text)  # only text given through the API can hold one: a file is decoded
+    if surrogate:
+        sink.error("file.encoding", f"expected text UTF-8 can encode; got the lone surrogate "
+                   f"U+{ord(surrogate.group()):04X}", mark_at(text, surrogate.start()),
+                   hint="decode the file with errors='strict' (or 'replace') before passing its text")
         return None
     try:
         node = _compose(text, budget)
@@ -304,7 +313,7 @@ def parse_yaml(text: str, sink: DiagnosticSink, budget: YamlBudget | None = None
         sink.error("yaml.budget", exc.message, exc.mark, hint=BUDGET_HINT)
         return None
     except yaml.MarkedYAMLError as exc:
-        _syntax_error(exc, sink)
+        _syntax_error(exc, sink, text)
         return None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow: located by its position
         sink.error("file.encoding", f"expected printable text; got the control character {exc.character!r}",
@@ -341,11 +350,19 @@ def mark_at(text: str | bytes, offset: int) -> Mark:
     return Mark(text.count(newline, 0, offset) + 1, width + 1)
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, sink: DiagnosticSink) -> None:
-    """PyYAML's problem at its position, with where the unfinished construct began."""
+def _syntax_error(exc: yaml.MarkedYAMLError, sink: DiagnosticSink, text: str) -> None:
+    """PyYAML's problem at its position, with where the unfinished construct began; a misindented line
+    is said as such, with the column that fits."""
+    from .mistakes import indentation_mistake  # it reads located nodes: imported here, after this module
+
     mark = exc.problem_mark or exc.context_mark
     where = Mark(mark.line + 1, mark.column + 1) if mark else None
     problem = exc.problem or exc.context or "invalid YAML"
+    indentation = indentation_mistake(problem, where, text) if where and exc.problem else None
+    if indentation:
+        message, hint, at = indentation
+        sink.error("yaml.indentation", message, at, hint=hint)
+        return
     if exc.context and exc.problem and exc.context_mark and exc.context_mark is not mark:
         problem += (f" ({exc.context}, which starts on line {exc.context_mark.line + 1}, "
                     f"column {exc.context_mark.column + 1})")
@@ -354,19 +371,11 @@ def _syntax_error(exc: yaml.MarkedYAMLError, sink: DiagnosticSink) -> None:
 
 
 def read_source(path: str, sink: DiagnosticSink, budget: YamlBudget | None = None) -> str | None:
-    """Read a spec file (or a packaged zoo spec, `zoo:NAME`) as UTF-8 text, reporting unreadable, oversized or
-    binary files.
+    """Read a spec file as UTF-8 text, reporting unreadable, oversized or binary files.
 
     The size budget counts bytes, before decoding: multi-byte characters cannot stretch it.
     """
-    from .zoo import UnknownZooModel, resolve
-
     budget = budget or YamlBudget()
-    try:
-        path = resolve(path)
-    except UnknownZooModel as exc:
-        sink.error("file.zoo_unknown", str(exc), hint=exc.hint)
-        return None
     try:
         with open(path, "rb") as handle:
             data = handle.read(budget.bytes + 1)

@@ -73,7 +73,7 @@ def test_load_of_a_missing_file_raises_spec_error():
          "add `layers:` with a list of layers, e.g. `- {kind: conv, out_channels: 6, kernel_size: 5}`")]),
     ("input: [3, 8, 8]\nlayers: [relu]\nmodel: x\n", [
         ("unknown top-level key 'model'", 3, 1, "top-level keys: name, description, imports, input, params, "
-                                                "scales, defaults, blocks, layers, train"),
+                                                "scales, defaults, blocks, layers, train, plugins"),
         ("missing top-level key 'name'", 1, 1, "add `name: my_net`")]),
     ("name: t\nlayers: [relu]\n", [
         ("missing top-level key 'input'", 1, 1,
@@ -183,13 +183,13 @@ def test_train_section_errors_are_located_field_by_field():
         layers: [relu]
         train: {optimizer: adma, lr: fast, nesterov: yes, epochs: 0, schedule: {kind: steps}, extra: 1}
         """) == [
-        ("optimizer: expected 'sgd', 'adam' or 'adamw'; got 'adma'", 4, 20, None),
+        ("optimizer: expected 'sgd', 'adam' or 'adamw'; got 'adma'", 4, 20, "did you mean 'adam'?"),
         ("lr: expected a valid integer or a valid number; got 'fast'", 4, 30, None),
         ("nesterov: expected a valid boolean; got 'yes'", 4, 46,
          "YAML 1.1 would read 'yes' as a boolean; netspec does not guess: write true or false"),
         ("epochs: expected greater than or equal to 1; got 0", 4, 59, None),
         ("schedule.kind: expected 'none', 'step', 'multistep', 'cosine', 'onecycle' or 'plateau'; got 'steps'",
-         4, 79, None),
+         4, 79, "did you mean 'step'?"),
         ("train: unknown field 'extra'", 4, 87, "known fields: optimizer, lr, momentum, nesterov, weight_decay, "
                                                 "epochs, batch_size, schedule, label_smoothing, augment, resize, "
                                                 "normalize"),

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+import netspec
+
 from netspec.diagnostics import DiagnosticSink
 from netspec.expr import UNRESOLVED
 from netspec.yamlsrc import (BUDGET_HINT, MAX_BYTES, MAX_DEPTH, MAX_NODES, YamlBudget, YMap, YScalar, YSeq, parse_yaml,
@@ -198,9 +200,6 @@ def test_nesting_up_to_the_budget_is_read():
     ("layers:\n  - {kind: conv, out_channels: 4\n  - relu\n",
      "invalid YAML: expected ',' or '}', but got '<stream end>' "
      "(while parsing a flow mapping, which starts on line 2, column 5)", 4, 1, None),
-    ("layers:\n  - kind: conv\n   out_channels: 4\n",
-     "invalid YAML: expected <block end>, but found '<block mapping start>' "
-     "(while parsing a block collection, which starts on line 2, column 3)", 3, 4, None),
     ("a: b: c\n", "invalid YAML: mapping values are not allowed here", 1, 5, None),
     ("name: 'abc\n", "invalid YAML: found unexpected end of stream "
                      "(while scanning a quoted scalar, which starts on line 1, column 7)", 2, 1, None),
@@ -298,3 +297,10 @@ def test_missing_file_and_directory(tmp_path):
         assert text is None
         assert [(d.code, d.message, d.hint) for d in diagnostics] == [
             ("file.unreadable", f"cannot read spec: {reason}", "check the path and the file's permissions")]
+
+
+def test_a_lone_surrogate_in_text_given_through_the_api_is_a_located_error():
+    report = netspec.check("api.yaml", text="name: a\ninput: [1, 2, 2]\nlayers: [relu]\n# \udc80\n")
+    (error,) = report.errors
+    assert (error.code, error.line, error.column) == ("file.encoding", 4, 3)
+    assert "U+DC80" in error.message

@@ -58,7 +58,11 @@ class View:
 def dot_source(graph: Graph, *, depth: int | None = None, rankdir: str = "TB") -> str:
     """The network as a Graphviz digraph; blocks nested deeper than `depth` folded into one box."""
     view = layout_view(graph, depth, rankdir)
+    # folded overviews are for one screen: shapes as external labels, which take no rank of their own
+    compact = depth is not None
+    label_key = "xlabel" if compact else "label"
     lines = [f"digraph {_dot_quote(graph.name)} {{", f"  rankdir={rankdir};", "  newrank=true;", "  ordering=out;",
+             *(["  ranksep=0.25; nodesep=0.3;", "  forcelabels=true;"] if compact else []),
              '  node [shape=box, style="rounded,filled", fillcolor="#e8eef7", color="#4a6a94", '
              'fontname="Helvetica", fontsize=11];',
              '  edge [fontname="Helvetica", fontsize=9, color="#555555"];']
@@ -67,7 +71,7 @@ def dot_source(graph: Graph, *, depth: int | None = None, rankdir: str = "TB") -
                  f'fillcolor="#f3f3f3"];')
     branch_starts = {_id(node) for node in graph.nodes if ".branches." in node.path and node.path.endswith("[0]")}
     for tail, head, label in view.edges:
-        attributes = f"label={_dot_quote(label)}" if label else "arrowhead=none"
+        attributes = f"{label_key}={_dot_quote(label)}" if label else "arrowhead=none"
         weight = ", weight=4" if head in branch_starts else ""  # keeps every branch's first layer on one row
         lines.append(f"  {tail} -> {head} [{attributes}{weight}];")
     return "\n".join(lines + ["}"]) + "\n"

@@ -141,9 +141,12 @@ def sliding_output(size: int, kernel: int, stride: int, padding: int, dilation: 
             + ("" if exact == out else f" -> {out}"),
             hint=f"reduce kernel_size or add padding (padding={math.ceil(-span / 2)} fits), "
                  f"or remove an earlier downsampling layer", field="kernel_size")
-    if span % stride and not ceil_mode and notes is not None:
+    # Warn when real input pixels after the last window are lost, not zero padding (3x3/2/1 on an even input), and
+    # not the gap every window leaves when the stride outruns the window (ResNet's 1x1/2 shortcut skips every other)
+    dropped = padding + size - ((out - 1) * stride + effective)
+    if dropped > max(0, stride - effective) and not ceil_mode and notes is not None:
         notes.warn(f"{axis} {'do' if plural else 'does'} not divide evenly: {text} = {span / stride + 1:g} -> {out}; "
-                   f"PyTorch drops the last {span % stride} pixel(s)",
+                   f"PyTorch drops the last {dropped} pixel(s) of the input",
                    hint="adjust padding or stride so the division is exact, or set ceil_mode for pools",
                    field=field_name)
     return out

@@ -112,6 +112,10 @@ def _projection_hint(in_shapes, names: list[str]) -> str:
         return "flatten all inputs, or none of them"
     if len(first) == 1:
         return f"give the input of {other[0]} features a linear layer with out_features {first[0]}"
+    gate = next((shape for shape in (first, other) if shape[1:] == (1, 1)), None)
+    if gate is not None and first[0] == other[0]:  # squeeze-excitation: a (C, 1, 1) gate scales a (C, H, W) map
+        return (f"to scale the {fmt_shape(max(first, other, key=lambda shape: shape[1]))} map by the "
+                f"{fmt_shape(gate)} gate (squeeze-excitation), use `kind: mul`, which broadcasts it")
     source = max(first, other, key=lambda shape: (shape[1], shape[2], -shape[0]))
     target = other if source is first else first
     stride = -(-source[1] // target[1])  # the smallest s with ceil(H / s) <= target H

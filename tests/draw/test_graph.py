@@ -118,3 +118,12 @@ def test_svg_without_graphviz_says_how_to_install_it(tmp_path, monkeypatch):
     assert "apt install graphviz" in str(caught.value) and ".dot or .mmd" in str(caught.value)
     assert not (tmp_path / "r.svg").exists()
     assert netspec.draw_graph("specs/resnet_mini.yaml", tmp_path / "r.mmd").read_text().startswith("flowchart TB")
+
+
+@needs_dot
+def test_a_collapsed_resnet50_fits_on_one_screen(tmp_path):
+    svg = ElementTree.parse(netspec.draw_graph("zoo:resnet50", tmp_path / "r.svg", depth=0)).getroot()
+    width, height = (float(svg.get(side).removesuffix("pt")) * 96 / 72 for side in ("width", "height"))
+    assert width <= 1920 and height <= 1080, (width, height)  # pixels at 96 dpi
+    titles = [text.text for text in svg.iter(f"{SVG}text")]
+    assert "layer3: stage" in titles and "1024×14×14" in titles

@@ -83,14 +83,14 @@ def test_inexact_division_is_a_warning_with_the_arithmetic():
     assert report.ok
     assert [(d.severity, d.message) for d in report.diagnostics] == [
         ("warning", "H and W do not divide evenly: (12 - 5 + 2*0)/2 + 1 = 4.5 -> 4; "
-                    "PyTorch drops the last 1 pixel(s)")]
+                    "PyTorch drops the last 1 pixel(s) of the input")]
     assert report.diagnostics[0].path == "layers[0]"
 
 
 def test_non_square_geometry_warns_per_axis():
     report = check_layer("{kind: conv, out_channels: 4, kernel_size: [5, 4], stride: 2}", (3, 12, 12))
     assert [d.message for d in report.diagnostics] == [
-        "H does not divide evenly: (12 - 5 + 2*0)/2 + 1 = 4.5 -> 4; PyTorch drops the last 1 pixel(s)"]
+        "H does not divide evenly: (12 - 5 + 2*0)/2 + 1 = 4.5 -> 4; PyTorch drops the last 1 pixel(s) of the input"]
 
 
 def test_exact_division_gives_no_diagnostics():

@@ -55,7 +55,7 @@ def test_floored_pool_warns_and_ceil_mode_does_not():
     floored = check_layer("{kind: maxpool, kernel_size: 3, stride: 2}", (3, 12, 12))
     assert floored.ok
     assert [d.message for d in floored.diagnostics] == [
-        "H and W do not divide evenly: (12 - 3 + 2*0)/2 + 1 = 5.5 -> 5; PyTorch drops the last 1 pixel(s)"]
+        "H and W do not divide evenly: (12 - 3 + 2*0)/2 + 1 = 5.5 -> 5; PyTorch drops the last 1 pixel(s) of the input"]
     assert {d.severity for d in floored.diagnostics} == {"warning"}
     ceiled = check_layer("{kind: maxpool, kernel_size: 3, stride: 2, ceil_mode: true}", (3, 12, 12))
     assert ceiled.diagnostics == []
