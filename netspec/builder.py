@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .check import Report, check
+from .check import Report, check, collector_paused
 from .ir import BLOCK, INPUT, Graph, Node
 from .kinds import REGISTRY
 
@@ -45,7 +45,8 @@ def build(spec: "Spec | Report | str | Path", *, input_shape: tuple[int, ...] | 
 
 
 def build_graph(graph: Graph) -> "nn.Module":
-    return _Emitter(graph).module(module_tree(graph), _class_name(graph.name), chain=False)
+    with collector_paused():
+        return _Emitter(graph).module(module_tree(graph), _class_name(graph.name), chain=False)
 
 
 @dataclass
