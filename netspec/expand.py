@@ -18,6 +18,7 @@ from .ir import INPUT, Graph, Node
 from .kinds import REGISTRY, Notes, ShapeError
 from .expr import UNRESOLVED
 from .names import name_problem
+from .plugins import PluginError, kind_from_entry_points
 from .spec import Spec, evaluate_value
 from .validation import validate_into
 from .yamlsrc import DEFAULT_MAX_LAYERS, YMap, YNode, YScalar, YSeq, to_plain
@@ -151,6 +152,12 @@ class Expander(BlockForms):
     def known_kind(self, kind: str, mark: Mark, path: str, via: str | None = None) -> bool:
         if kind in REGISTRY:
             return True
+        try:
+            if kind_from_entry_points(kind):  # read only now: a spec of built-in kinds never scans them
+                return True
+        except PluginError as exc:
+            self.sink.error("plugin.load", exc.message, mark, path, exc.hint)
+            return False
         if kind in self.spec.refused_blocks:
             return False  # its definition's error says why
         merged = mistakes.merged_list_items(kind, mark, self.spec.source) if via is None else None
@@ -229,7 +236,8 @@ class Expander(BlockForms):
 
     def layer(self, form: Form, x: int, scope: Scope, path: str, prefix: str, seg: str, stack: tuple) -> int:
         kind = REGISTRY[form.kind]
-        form = Form(form.kind, adapt.with_defaults(form.fields, self.spec.defaults.get(form.kind)))
+        defaults = self.spec.defaults if scope.defaults is None else scope.defaults  # an imported block: its file's
+        form = Form(form.kind, adapt.with_defaults(form.fields, defaults.get(form.kind)))
         params = self.expression_scope(scope, self.input_of(form, x, scope))
         data = self.values(form, params, path, skip=("name", "from", "branches", "inputs"))
         data["kind"] = kind.name

@@ -72,6 +72,8 @@ def json_schema() -> dict[str, Any]:
             "blocks": _blocks(),
             "layers": {"$ref": "#/$defs/Layers"},
             "train": {"$ref": "#/$defs/TrainConfig", "description": "Defaults for `netspec train` (flags override)."},
+            "plugins": {"type": "array", "items": {"type": "string"},
+                        "description": "Modules that add layer kinds: NAME.py beside the spec, or installed."},
         },
         "$defs": defs,
     }

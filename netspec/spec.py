@@ -18,6 +18,7 @@ from .expr import UNRESOLVED, ExprError, evaluate
 from .imports import Library, read_imports, spec_path
 from .kinds import REGISTRY
 from .located import reporting_for
+from .plugins import read_plugins
 from .train_config import TrainConfig
 from .spec_defaults import read_defaults
 from .validation import validate_into
@@ -25,7 +26,7 @@ from .variants import Variant, apply_variant, split_scale, variant_for
 from .yamlsrc import YamlBudget, YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
 
 TOP_LEVEL_KEYS = ("name", "description", "imports", "input", "params", "scales", "defaults", "blocks", "layers",
-                  "train")
+                  "train", "plugins")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REQUIRED = object()  # marks a block parameter without default
 STRUCTURAL = ("repeat", "block")  # forms handled by the expander, not by the kind registry
@@ -38,6 +39,7 @@ class BlockDef:
     layers: YSeq
     mark: Mark
     scope: dict[str, Any] = field(default_factory=dict)  # the params of the file defining it, which its layers see
+    defaults: dict | None = None  # `defaults:` of an imported file, which its layers take (None: the spec's)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Spec:
     sources: dict[str, str] = field(default_factory=dict)  # file -> text, for the spec, its imports, its overrides
     document: "Document | None" = field(default=None, repr=False, compare=False)  # to derive other variants
     variant: "Variant | None" = field(default=None, repr=False, compare=False)  # the scale and overrides, located
+    plugins: tuple[str, ...] = ()  # modules whose kinds the spec uses (see netspec.plugins)
 
     def variant_record(self) -> dict:
         """What a checkpoint keeps so that eval, predict, export and --resume rebuild this network."""
@@ -102,6 +105,7 @@ class Document:
     root: YNode | None
     libraries: list[Library]
     sink: DiagnosticSink  # what reading found: every variant's report starts with these
+    imports_complete: bool = True  # False when an import could not be read: its blocks are missing
 
 
 def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None,
@@ -110,15 +114,17 @@ def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None,
     if text is None:
         try:
             path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
-        except FileNotFoundError as error:
-            sink.error("file.unreadable", str(error))
+        except FileNotFoundError as error:  # an unknown zoo:NAME
+            sink.error("file.zoo_unknown", str(error), hint=getattr(error, "hint", None))
             return None
         text = read_source(path, sink, budget)
         if text is None:
             return None
     root = parse_yaml(text, sink, budget)
+    errors_before = sum(d.is_error for d in sink.items)
     libraries = read_imports(root, path, text, sink, budget) if isinstance(root, YMap) else []
-    return Document(source, text, root, libraries, sink.copy())
+    complete = sum(d.is_error for d in sink.items) == errors_before
+    return Document(source, text, root, libraries, sink.copy(), complete)
 
 
 def sink_for(document: Document) -> DiagnosticSink:
@@ -137,7 +143,7 @@ def derive(document: Document, variant: Variant, sink: DiagnosticSink) -> Spec:
                    f"got {got}", root.mark, hint="start the file with `name: my_net`")
         return Spec(name="?", input_shape=(), layers=YSeq([], root.mark), file=source, source=text)
     spec = _read_root(apply_variant(root, variant, sink), sink, source, text)
-    spec.blocks = _with_imported_blocks(document.libraries, spec.blocks, sink)
+    spec.blocks = _with_imported_blocks(document.libraries, spec.blocks, sink, spec.refused_blocks)
     scales = root.get("scales")
     spec.scale, spec.scales = variant.scale, tuple(scales.items) if isinstance(scales, YMap) else ()
     spec.overrides = variant.record()["overrides"]
@@ -146,15 +152,20 @@ def derive(document: Document, variant: Variant, sink: DiagnosticSink) -> Spec:
     return spec
 
 
-def _with_imported_blocks(libraries: list[Library], own: dict[str, BlockDef], sink: DiagnosticSink) -> dict:
-    """The spec's blocks and its imports' blocks; one name defined in two places is an error naming both."""
+def _with_imported_blocks(libraries: list[Library], own: dict[str, BlockDef], sink: DiagnosticSink,
+                          refused: set[str]) -> dict:
+    """The spec's blocks and its imports' blocks; one name defined in two places is an error naming both.
+
+    The names of imported definitions refused (and reported) join `refused`, whose uses stay quiet."""
     blocks: dict[str, BlockDef] = {}
     for library in libraries:
         with reporting_for(sink, library.file):
             _read_root_keys(library.root, sink)
             params = _read_params(library.root.get("params"), sink)
-            defined = _read_blocks(library.root.get("blocks"), params, sink)
+            defined = _read_blocks(library.root.get("blocks"), params, sink, refused)
+            defaults = read_defaults(library.root.get("defaults"), sink)
         for block in defined.values():
+            block.defaults = defaults
             _add_block(blocks, block, sink, replace=False)
     for block in own.values():
         _add_block(blocks, block, sink, replace=True)  # uses then fit what the spec itself says: one error, not two
@@ -185,6 +196,7 @@ def _read_root_keys(root: YMap, sink: DiagnosticSink) -> None:
 
 def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec:
     _read_root_keys(root, sink)
+    plugins = read_plugins(root.get("plugins"), sink, source)  # first: blocks and layers may use their kinds
     name = _string(root, "name", sink, default="network")
     params = _read_params(root.get("params"), sink)
     refused: set[str] = set()
@@ -192,7 +204,7 @@ def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec
                 params=params, blocks=_read_blocks(root.get("blocks"), params, sink, refused), file=source, source=text,
                 refused_blocks=refused,
                 description=_string(root, "description", sink, default=None),
-                defaults=read_defaults(root.get("defaults"), sink))
+                defaults=read_defaults(root.get("defaults"), sink), plugins=plugins)
     train = root.get("train")
     if train is not None:
         plain = to_plain(train)
