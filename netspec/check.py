@@ -180,14 +180,14 @@ def check_spec(spec: Spec, sink: DiagnosticSink, input_shape: tuple[int, ...] | 
     report = Report(spec, graph, sink.items, batch_size)
     _enforce_budgets(report, sink, limits)
     root = spec.document.root if spec.document is not None else None
-    report.diagnostics = blame_overrides(_without_import_echoes(sink.items), spec, root) if isinstance(root, YMap) \
+    report.diagnostics = blame_overrides(_without_import_echoes(sink.items, spec), spec, root) if isinstance(root, YMap) \
         else sink.items
     return report
 
 
-def _without_import_echoes(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+def _without_import_echoes(diagnostics: list[Diagnostic], spec: Spec) -> list[Diagnostic]:
     """While an import could not be read, a block it would have defined is unknown: that is no second error."""
-    if not any(d.code.startswith("imports.") and d.is_error for d in diagnostics):
+    if spec.document is None or spec.document.imports_complete:
         return diagnostics
     return [d for d in diagnostics if d.code not in ("block.unknown", "layer.unknown_kind")]
 

@@ -23,6 +23,7 @@ class Scope:
     parent: "Scope | None" = None
     names: dict[str, tuple[int, Mark | None]] = field(default_factory=dict)
     index: NameIndex = field(default_factory=NameIndex, repr=False)  # built on the first miss only
+    defaults: dict | None = None  # `defaults:` of the file whose layers these are (None: the spec's own)
 
     def lookup(self, name: str) -> int | None:
         scope = self
@@ -41,7 +42,7 @@ class Scope:
         return nearest(word, near)
 
     def child(self) -> "Scope":
-        return Scope(self.params, self)
+        return Scope(self.params, self, defaults=self.defaults)
 
 
 @dataclass
@@ -93,7 +94,8 @@ class BlockForms:
                                path)
         if bound is None or source is None:
             return self.unknown(x, path, form.fields.mark)
-        inner = Scope({**block.scope, **bound}, names={"input": (source, None)})  # the params of its own file
+        inner = Scope({**block.scope, **bound}, names={"input": (source, None)},  # its own file's params and defaults
+                      defaults=block.defaults)
         out = self.sequence(block.layers.items, source, inner, f"{path}.{block.name}", prefix + ".",
                             (*stack, block.name))
         node = Node(len(self.graph.nodes), BLOCK, path, (out,), self.graph.nodes[out].out_shape,
@@ -152,7 +154,17 @@ class BlockForms:
                             self.field_mark(form, "layers"), path, example)
             return self.unknown(x, path, form.fields.mark)
         index = adapt.repeat_index(form.fields, self.sink, path)
-        for copy in range(times):  # 0 copies: the input passes through
-            inner = Scope({**scope.params, index: copy}, scope) if index else scope.child()
-            x = self.sequence(body.items, x, inner, f"{path}.repeat[{copy}]", f"{prefix}.{copy}.", stack)
+        if times == 0:  # the input passes through; the body is still checked once, as copy 0 would be, then dropped
+            kept = len(self.graph.nodes)
+            self.sequence(body.items, x, _copy_scope(scope, index, 0), f"{path}.repeat[0]", f"{prefix}.0.", stack)
+            del self.graph.nodes[kept:]
+            return x
+        for copy in range(times):
+            x = self.sequence(body.items, x, _copy_scope(scope, index, copy), f"{path}.repeat[{copy}]",
+                              f"{prefix}.{copy}.", stack)
         return x
+
+
+def _copy_scope(scope: Scope, index: str | None, copy: int) -> Scope:
+    """A repeated copy's scope: its own names, and the copy number under the `index:` name."""
+    return Scope({**scope.params, index: copy}, scope, defaults=scope.defaults) if index else scope.child()

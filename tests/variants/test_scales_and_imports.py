@@ -134,13 +134,23 @@ def test_a_missing_import_is_located_at_its_entry(write_spec):
 def test_the_byte_budget_counts_the_imports_too(write_spec, monkeypatch):
     from netspec.yamlsrc import YamlBudget
 
-    blocks_file(write_spec)
+    lib = blocks_file(write_spec)
     spec = write_spec("name: a\ninput: [1, 8, 8]\nimports: [lib.yaml]\nlayers: [{block: double, channels: 1}]\n")
-    main_size = len(Path(spec).read_bytes())
-    monkeypatch.setattr(YamlBudget, "bytes", property(lambda budget: main_size + 10))  # the spec fits, not with lib
+    limit = max(len(Path(spec).read_bytes()), len(Path(lib).read_bytes())) + 10  # each file fits, not both
+    monkeypatch.setattr(YamlBudget, "bytes", property(lambda budget: limit))
     (error,) = netspec.check(spec).errors
     assert error.code == "imports.budget" and error.line == 3
-    assert error.message.startswith(f"expected the spec and its imports to be at most {main_size + 10:,} bytes")
+    assert error.message.startswith(f"expected the spec and its imports to be at most {limit:,} bytes")
+
+
+def test_an_import_too_large_by_itself_is_one_error_in_its_file(write_spec, monkeypatch):
+    from netspec.yamlsrc import YamlBudget
+
+    lib = blocks_file(write_spec)
+    spec = write_spec("name: a\ninput: [1, 8, 8]\nimports: [lib.yaml]\nlayers: [{block: double, channels: 1}]\n")
+    monkeypatch.setattr(YamlBudget, "bytes", property(lambda budget: len(Path(spec).read_bytes()) + 1))
+    (error,) = netspec.check(spec).errors  # and no second one for the block it would have defined
+    assert error.code == "yaml.too_large" and error.file == lib
 
 
 def test_a_diamond_of_imports_reads_the_shared_file_once(write_spec):
