@@ -26,6 +26,7 @@ WORDLESS_EXPRESSION = {"type": "string", "pattern": "[^A-Za-z_]",
                        "description": "an expression over params, e.g. 'k // 2' (a lone param name: write '(name)')"}
 CONDITION = {"anyOf": [{"type": "boolean"}, {"type": "string"}],
              "description": "Keep this entry only where the condition holds, e.g. 'stride > 1 or in_channels != out'."}
+VALUE = [{"type": "number"}, {"type": "boolean"}, EXPRESSION]
 BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
 
 
@@ -158,7 +159,8 @@ def _layer_forms() -> dict[str, Any]:
                                     "from": {"type": "string", "description": "Take input from this named layer."},
                                     "trainable": {"type": "boolean", "description": "False freezes the block."},
                                     "if": CONDITION},
-                     "additionalProperties": {"anyOf": [{"type": "number"}, {"type": "boolean"}, EXPRESSION]}},
+                     "additionalProperties": {"anyOf": [  # an argument: a value, or a list of them (kernel_size: [1, 7])
+                         *VALUE, {"type": "array", "items": {"anyOf": VALUE}}]}},
         "Repeat": {"type": "object", "required": ["repeat", "layers"], "additionalProperties": False,
                    "description": "repeat a list of layers N times (0: the identity)",
                    "properties": {"repeat": {"anyOf": [{"type": "integer", "minimum": 0}, EXPRESSION],
