@@ -73,10 +73,10 @@ def conditional_branch(body: YNode) -> bool:
 
 def kind_argument(name, params: dict, known) -> tuple[str, str | None]:
     """The kind a layer names, and the parameter it came through (`{kind: act}`, act: hardswish)."""
-    if not isinstance(name, str) or name in known:
+    if not isinstance(name, str) or name in known or name not in params:
         return name, None
-    value = params.get(name)
-    return (value, name) if isinstance(value, str) else (name, None)
+    value = params[name]
+    return (value, name) if isinstance(value, str) else (f"{value!r}", name)
 
 
 def repeat_index(fields: YMap, sink: DiagnosticSink, path: str) -> str | None:

@@ -18,6 +18,7 @@ from .ir import INPUT, Graph, Node
 from .kinds import REGISTRY, Notes, ShapeError
 from .expr import UNRESOLVED
 from .names import name_problem
+from .plugins import PluginError, kind_from_entry_points
 from .spec import Spec, evaluate_value
 from .validation import validate_into
 from .yamlsrc import DEFAULT_MAX_LAYERS, YMap, YNode, YScalar, YSeq, to_plain
@@ -64,8 +65,12 @@ class Expander(BlockForms):
         if adapt.CONDITION in form.fields.items:
             keep = adapt.condition(form.fields, self.expression_scope(scope, self.input_of(form, x, scope)),
                                    self.sink, path)
-            if keep is not True:  # a false `if` removes the entry: its input passes through
-                return x if keep is False else self.unknown(x, path, node.mark)
+            if keep is not True:  # a false `if` makes the entry the identity on its input (its `from:`, if any)
+                out = self.source_of(form, x, scope, path) if keep is False else self.unknown(x, path, node.mark)
+                name = self.declared_name(form, path)
+                if name:
+                    self.define(scope, name, out, form.fields.key_mark("name"), path)
+                return out
             form = Form(form.kind, adapt.without(form.fields, adapt.CONDITION))
         name = self.declared_name(form, path)
         if form.kind == "block":
@@ -147,6 +152,12 @@ class Expander(BlockForms):
     def known_kind(self, kind: str, mark: Mark, path: str, via: str | None = None) -> bool:
         if kind in REGISTRY:
             return True
+        try:
+            if kind_from_entry_points(kind):  # read only now: a spec of built-in kinds never scans them
+                return True
+        except PluginError as exc:
+            self.sink.error("plugin.load", exc.message, mark, path, exc.hint)
+            return False
         if kind in self.spec.refused_blocks:
             return False  # its definition's error says why
         merged = mistakes.merged_list_items(kind, mark, self.spec.source) if via is None else None
@@ -191,6 +202,13 @@ class Expander(BlockForms):
             else:
                 data[key] = evaluate_value(node, params, self.sink, path)
         return data
+
+    def source_of(self, form: Form, x: int, scope: Scope, path: str) -> int:
+        """The node an entry reads: `x`, or its `from:` layer (an unknown stand-in when that name is unknown)."""
+        if "from" not in form.fields.items:
+            return x
+        source = self.resolve(to_plain(form.fields.items["from"]), scope, form, "from", path)
+        return self.unknown(x, path, form.fields.mark) if source is None else source
 
     def input_of(self, form: Form, x: int, scope: Scope) -> tuple | None:
         """The entry's input shape: the previous layer's, or its `from:` layer's (reported later if unknown)."""

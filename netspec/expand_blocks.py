@@ -154,7 +154,17 @@ class BlockForms:
                             self.field_mark(form, "layers"), path, example)
             return self.unknown(x, path, form.fields.mark)
         index = adapt.repeat_index(form.fields, self.sink, path)
-        for copy in range(times):  # 0 copies: the input passes through
-            inner = Scope({**scope.params, index: copy}, scope, defaults=scope.defaults) if index else scope.child()
-            x = self.sequence(body.items, x, inner, f"{path}.repeat[{copy}]", f"{prefix}.{copy}.", stack)
+        if times == 0:  # the input passes through; the body is still checked once, as copy 0 would be, then dropped
+            kept = len(self.graph.nodes)
+            self.sequence(body.items, x, _copy_scope(scope, index, 0), f"{path}.repeat[0]", f"{prefix}.0.", stack)
+            del self.graph.nodes[kept:]
+            return x
+        for copy in range(times):
+            x = self.sequence(body.items, x, _copy_scope(scope, index, copy), f"{path}.repeat[{copy}]",
+                              f"{prefix}.{copy}.", stack)
         return x
+
+
+def _copy_scope(scope: Scope, index: str | None, copy: int) -> Scope:
+    """A repeated copy's scope: its own names, and the copy number under the `index:` name."""
+    return Scope({**scope.params, index: copy}, scope, defaults=scope.defaults) if index else scope.child()

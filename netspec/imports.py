@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from .diagnostics import DiagnosticSink, Mark
 from .located import count_nodes, relocated, reporting_for
 from .yamlsrc import YamlBudget, YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
+from .zoo import is_zoo_reference, resolve
 
-ZOO_PREFIX = "zoo:"
 EXAMPLE = "e.g. `imports: [blocks/residual.yaml, zoo:resnet18]`"
 
 
@@ -44,23 +44,11 @@ class _Reading:
 
 def spec_path(name: str, importer: str | None = None) -> str:
     """The file a spec name refers to: `zoo:NAME` from the zoo, other names relative to the importing file."""
-    if name.startswith(ZOO_PREFIX):
-        return zoo_path(name[len(ZOO_PREFIX):])
+    if is_zoo_reference(name):
+        return resolve(name)  # netspec.zoo.UnknownZooModel (a FileNotFoundError) for an unknown name
     if importer is None or os.path.isabs(name):
         return name
     return os.path.normpath(os.path.join(os.path.dirname(importer), name))
-
-
-def zoo_path(name: str) -> str:
-    """The packaged spec of zoo network `name`; FileNotFoundError (saying what to do) when there is none."""
-    try:
-        from .zoo import UnknownZooModel, path
-    except ImportError:
-        raise FileNotFoundError(f"no zoo in this netspec: cannot resolve 'zoo:{name}'") from None
-    try:
-        return str(path(name))
-    except UnknownZooModel as error:
-        raise FileNotFoundError(f"{error}; {error.hint.strip()}") from None
 
 
 def read_imports(root: YMap, file: str, text: str, sink: DiagnosticSink,
@@ -94,8 +82,8 @@ def _read_one(name: str, at: Mark, importer: str, reading: _Reading) -> None:
     sink = reading.sink
     try:
         path = spec_path(name, importer)
-    except FileNotFoundError as error:
-        sink.error("imports.not_found", f"imports: {error}", at)
+    except FileNotFoundError as error:  # an unknown zoo:NAME
+        sink.error("imports.not_found", f"imports: {error}", at, hint=getattr(error, "hint", None))
         return
     real = os.path.realpath(path)
     cycle = [index for index, (seen, _, _) in enumerate(reading.chain) if seen == real]

@@ -17,7 +17,7 @@ from .diagnostics import DiagnosticSink, Mark
 from .kinds import Notes, ShapeError
 from .yamlsrc import YMap, YScalar
 
-_LEAD = re.compile(r"( *)(- +)?(\S[^:#]*?)?(:|$)")
+_LEAD = re.compile(r"( *)(- +)?([^\s:#]*)")  # always matches: indent, a list dash, the first word
 
 
 def _line_parts(line: str) -> tuple[int, int | None, int, str]:

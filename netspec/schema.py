@@ -69,20 +69,23 @@ def json_schema() -> dict[str, Any]:
                                                         "may use by name.",
                        "additionalProperties": {"anyOf": [{"type": "number"}, {"type": "boolean"}, EXPRESSION]}},
             "defaults": _defaults(defs),
-            "blocks": {"type": "object", "description": "Reusable, parameterised layer lists.",
-                       "additionalProperties": {
-                           "type": "object", "required": ["layers"], "additionalProperties": False,
-                           "properties": {
-                               "description": {"type": "string", "description": "Free text about the block."},
-                               "params": {"description": "The block's parameters: [names], or {name: default}.",
-                                          "anyOf": [{"type": "array", "items": {"type": "string"}},
-                                                    {"type": "object"}]},
-                               "layers": {"$ref": "#/$defs/Layers"}}}},
+            "blocks": _blocks(),
             "layers": {"$ref": "#/$defs/Layers"},
             "train": {"$ref": "#/$defs/TrainConfig", "description": "Defaults for `netspec train` (flags override)."},
+            "plugins": {"type": "array", "items": {"type": "string"},
+                        "description": "Modules that add layer kinds: NAME.py beside the spec, or installed."},
         },
         "$defs": defs,
     }
+
+
+def _blocks() -> dict[str, Any]:
+    block = {"type": "object", "required": ["layers"], "additionalProperties": False, "properties": {
+        "description": {"type": "string", "description": "Free text about the block."},
+        "params": {"description": "The block's parameters: [names], or {name: default}.",
+                   "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]},
+        "layers": {"$ref": "#/$defs/Layers"}}}
+    return {"type": "object", "description": "Reusable, parameterised layer lists.", "additionalProperties": block}
 
 
 def _defaults(defs: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from .expr import UNRESOLVED, ExprError, evaluate
 from .imports import Library, read_imports, spec_path
 from .kinds import REGISTRY
 from .located import reporting_for
+from .plugins import read_plugins
 from .train_config import TrainConfig
 from .spec_defaults import read_defaults
 from .validation import validate_into
@@ -25,7 +26,7 @@ from .variants import Variant, apply_variant, split_scale, variant_for
 from .yamlsrc import YamlBudget, YMap, YNode, YScalar, YSeq, parse_yaml, read_source, to_plain
 
 TOP_LEVEL_KEYS = ("name", "description", "imports", "input", "params", "scales", "defaults", "blocks", "layers",
-                  "train")
+                  "train", "plugins")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REQUIRED = object()  # marks a block parameter without default
 STRUCTURAL = ("repeat", "block")  # forms handled by the expander, not by the kind registry
@@ -62,6 +63,7 @@ class Spec:
     sources: dict[str, str] = field(default_factory=dict)  # file -> text, for the spec, its imports, its overrides
     document: "Document | None" = field(default=None, repr=False, compare=False)  # to derive other variants
     variant: "Variant | None" = field(default=None, repr=False, compare=False)  # the scale and overrides, located
+    plugins: tuple[str, ...] = ()  # modules whose kinds the spec uses (see netspec.plugins)
 
     def variant_record(self) -> dict:
         """What a checkpoint keeps so that eval, predict, export and --resume rebuild this network."""
@@ -110,10 +112,14 @@ def read_document(source: str, sink: DiagnosticSink, *, text: str | None = None,
                   budget: YamlBudget | None = None) -> Document | None:
     sink.file, path = source, source
     if text is None:
-        text = read_source(source, sink, budget)  # which reads zoo:NAME too, or says which names there are
+        try:
+            path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
+        except FileNotFoundError as error:  # an unknown zoo:NAME
+            sink.error("file.zoo_unknown", str(error), hint=getattr(error, "hint", None))
+            return None
+        text = read_source(path, sink, budget)
         if text is None:
             return None
-        path = spec_path(source)  # zoo:NAME is a packaged file, whose imports are relative to it
     root = parse_yaml(text, sink, budget)
     errors_before = sum(d.is_error for d in sink.items)
     libraries = read_imports(root, path, text, sink, budget) if isinstance(root, YMap) else []
@@ -190,6 +196,7 @@ def _read_root_keys(root: YMap, sink: DiagnosticSink) -> None:
 
 def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec:
     _read_root_keys(root, sink)
+    plugins = read_plugins(root.get("plugins"), sink, source)  # first: blocks and layers may use their kinds
     name = _string(root, "name", sink, default="network")
     params = _read_params(root.get("params"), sink)
     refused: set[str] = set()
@@ -197,7 +204,7 @@ def _read_root(root: YMap, sink: DiagnosticSink, source: str, text: str) -> Spec
                 params=params, blocks=_read_blocks(root.get("blocks"), params, sink, refused), file=source, source=text,
                 refused_blocks=refused,
                 description=_string(root, "description", sink, default=None),
-                defaults=read_defaults(root.get("defaults"), sink))
+                defaults=read_defaults(root.get("defaults"), sink), plugins=plugins)
     train = root.get("train")
     if train is not None:
         plain = to_plain(train)
@@ -340,14 +347,20 @@ def _block_params(node: YNode | None, block: str, params: dict, sink: Diagnostic
     if isinstance(node, YMap):
         later = set(SHAPE_NAMES) | set(node.items)
 
-        def deferred_names(value) -> set:
+        defaults = {}
+        for key, value in node.items.items():
             text = value.value if isinstance(value, YScalar) and isinstance(value.value, str) else ""
             names = (names_in(text) or set()) - set(params)
-            return names if names <= later else set()  # an unknown name is reported now, used or not
-
-        deferred = {key for key, value in node.items.items() if deferred_names(value)}
-        return {key: value if key in deferred else evaluate_value(value, params, sink, f"blocks.{block}.params.{key}")
-                for key, value in node.items.items()}
+            if names and names <= later:
+                defaults[key] = value  # evaluated at each use
+            elif names & later and names - later:  # an unknown name is reported now, used or not
+                unknown = sorted(names - later)[0]
+                sink.error("spec.expression", f"unknown parameter '{unknown}' in '{text}'", value.mark,
+                           f"blocks.{block}.params.{key}", "parameters come from `params:` or the block's params")
+                defaults[key] = UNRESOLVED
+            else:
+                defaults[key] = evaluate_value(value, params, sink, f"blocks.{block}.params.{key}")
+        return defaults
     sink.error("spec.type", f"blocks.{block}.params: expected a list of names or a mapping of name: default",
                node.mark, hint="e.g. `params: [channels]` or `params: {channels: 16}`")
     return {}

@@ -371,19 +371,11 @@ def _syntax_error(exc: yaml.MarkedYAMLError, sink: DiagnosticSink, text: str) ->
 
 
 def read_source(path: str, sink: DiagnosticSink, budget: YamlBudget | None = None) -> str | None:
-    """Read a spec file (or a packaged zoo spec, `zoo:NAME`) as UTF-8 text, reporting unreadable, oversized or
-    binary files.
+    """Read a spec file as UTF-8 text, reporting unreadable, oversized or binary files.
 
     The size budget counts bytes, before decoding: multi-byte characters cannot stretch it.
     """
-    from .zoo import UnknownZooModel, resolve
-
     budget = budget or YamlBudget()
-    try:
-        path = resolve(path)
-    except UnknownZooModel as exc:
-        sink.error("file.zoo_unknown", str(exc), hint=exc.hint)
-        return None
     try:
         with open(path, "rb") as handle:
             data = handle.read(budget.bytes + 1)

@@ -121,15 +121,16 @@ SHAPE_RULES: dict[str, Callable[[Shape, dict], Shape]] = {
     "lrn": _map_only(_same),
     **{kind: _same for kind in ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "identity",
                                 "softmax", "log_softmax", "batchnorm", "dropout", "relu6", "hardswish",
-                                "hardsigmoid", "mish")},
+                                "hardsigmoid", "mish", "layernorm", "groupnorm", "layer_scale",
+                                "stochastic_depth")},
 }
 
 
 def merged(kind: str, shapes: list[Shape]) -> Shape:
-    """Output of concat (channels add up, the rest must agree) or add (all shapes agree)."""
-    if kind == "add":
+    """Output of concat (channels add up, the rest must agree) or add and mul (all shapes agree)."""
+    if kind in ("add", "mul"):
         if len(set(shapes)) != 1:
-            raise Invalid("add of different shapes")
+            raise Invalid(f"{kind} of different shapes")
         return shapes[0]
     if len({s[1:] for s in shapes}) != 1 or len({len(s) for s in shapes}) != 1:
         raise Invalid("concat of different sizes")

@@ -212,6 +212,8 @@ class Writer:
                      source=name)
 
     def norm(self, x, env, depth, keep, poly):
+        if self.chance(3):
+            return self.channel_norm(x, poly)
         if self.chance(2):
             size = self.int(1, 5)
             if self.chance(2):
@@ -225,9 +227,18 @@ class Writer:
             fields["num_features"] = x[0]
         return Layer("batchnorm", fields, self.pick(["full", "nested"]))
 
+    def channel_norm(self, x, poly: bool):
+        """layernorm, groupnorm or layer_scale; in a polymorphic block only num_groups 1 fits every width."""
+        groups = [g for g in range(1, x[0] + 1) if x[0] % g == 0] if not poly else [1]
+        return self.pick([Layer("layernorm", {}, "bare"), Layer("layernorm", {"eps": 0.000001, "bias": False}),
+                          Layer("groupnorm", {"num_groups": self.pick(groups)}, "short"),
+                          Layer("groupnorm", {"num_groups": 1, "affine": False}),
+                          Layer("layer_scale", {"init_value": 0.5}, "short")])
+
     def dropout(self, x, env, depth, keep, poly):
         return self.pick([Layer("dropout", {}, "bare"), Layer("dropout", {"p": 0.25}, "short"),
-                          Layer("dropout", {"p": 0.1})])
+                          Layer("dropout", {"p": 0.1}), Layer("stochastic_depth", {"p": 0.2}, "short"),
+                          Layer("stochastic_depth", {"p": 0.5, "mode": "batch"})])
 
     def adaptive(self, x, env, depth, keep, poly):
         # output_size may exceed the input: adaptive pooling then repeats pixels
@@ -282,9 +293,9 @@ class Writer:
         return Merge("add", [body, shortcut], self.pick([None, ["body", "shortcut"]]), source=source)
 
     def refs(self, x, env, depth, keep, poly):
-        kind = self.pick(["add", "concat"])
+        kind = self.pick(["add", "concat", "mul"])  # mul of equal shapes, like add
         visible = env.visible()
-        key = (lambda s: s) if kind == "add" else (lambda s: (len(s), s[1:]))
+        key = (lambda s: s) if kind != "concat" else (lambda s: (len(s), s[1:]))
         groups: dict = {}
         for name, shape in sorted(visible.items()):
             if len(shape) == 3 and (keep is None or shape[1:] == keep):
@@ -298,7 +309,7 @@ class Writer:
             return self.activation(x, env, depth, keep, poly)
         anchor = self.pick(anchors)
         shape = visible[anchor]
-        out = shape[0] if kind == "add" else self.channels(env)
+        out = shape[0] if kind != "concat" else self.channels(env)
         side = Layer("conv", {"out_channels": out, "kernel_size": 3, "padding": 1}, source=anchor)
         self.name(side, env)
         return [side, Refs(kind, [anchor, side.name])]
@@ -371,6 +382,8 @@ class Writer:
 
     def repeat(self, x, env, depth, keep, poly):
         body, _ = self.chain(x, env.child(), depth + 1, x[1:], True, self.int(1, 2))
+        if self.int(0, 4) == 0:
+            return Repeat(0, body)  # the identity: nothing of the body is built
         times, y = 1, run(body, x, env.child())
         for _ in range(self.int(0, 2)):
             try:

@@ -316,3 +316,38 @@ def test_the_json_schema_knows_the_new_forms():
     batchnorm = schema["properties"]["defaults"]["properties"]["batchnorm"]
     assert {"eps", "momentum"} <= set(batchnorm["properties"]) and batchnorm["required"] == []
     assert not {"kind", "name", "from", "if"} & set(batchnorm["properties"])
+
+
+def test_an_empty_repeats_body_is_still_checked_once(check_text):
+    report = check_text("name: t\ninput: [3, 8, 8]\nlayers:\n  - relu\n"
+                        "  - {repeat: 0, index: i, layers: [{kind: conv, out_channels: 4, kernel_size: 9 + i}]}\n")
+    assert [(d.code, d.line) for d in report.errors] == [("shape.conv", 5)]
+    assert kinds(report) == ["relu"]
+
+
+@pytest.mark.parametrize("project, shortcut_kinds", [("true", ["conv"]), ("false", [])])
+def test_the_name_of_an_entry_a_false_if_removed_names_its_input(check_text, project, shortcut_kinds):
+    report = check_text(f"""\
+        name: t
+        input: [4, 8, 8]
+        layers:
+          - {{kind: conv, name: body, out_channels: 4, kernel_size: 3, padding: 1}}
+          - {{kind: conv, name: proj, if: {project}, from: input, out_channels: 4, kernel_size: 1}}
+          - {{kind: add, inputs: [body, proj]}}
+        """)
+    assert report.ok, errors(report)
+    assert kinds(report) == ["conv", *shortcut_kinds, "add"]
+    assert report.graph.nodes[-1].inputs[1] == (2 if shortcut_kinds else 0)
+
+
+def test_a_block_default_with_an_unknown_name_is_reported_at_the_definition_naming_it(check_text):
+    report = check_text("name: t\ninput: [3, 8, 8]\nblocks:\n  b:\n    params: {hidden: in_channels * ratoi}\n"
+                        "    layers: [{kind: conv, out_channels: hidden, kernel_size: 1}]\nlayers: [b, b]\n")
+    assert errors(report) == [("unknown parameter 'ratoi' in 'in_channels * ratoi'", 5, 22,
+                               "parameters come from `params:` or the block's params")]
+
+
+def test_a_kind_parameter_bound_to_a_number_says_its_value(check_text):
+    report = check_text("name: t\ninput: [3, 8, 8]\nblocks:\n  unit: {params: {act: 3}, layers: [{kind: act}]}\n"
+                        "layers: [unit]\n")
+    assert [d.message for d in report.errors] == ["unknown layer kind '3' (the value of parameter 'act')"]

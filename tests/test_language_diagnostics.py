@@ -171,3 +171,8 @@ def test_a_shape_left_uncertain_by_an_error_reports_nothing_after_it(check_text)
 def test_a_misspelt_choice_gets_did_you_mean(check_text, train, hint):
     report = check_text(f"name: t\ninput: [1, 8, 8]\nlayers: [relu]\ntrain: {train}\n")
     assert [d.hint for d in report.errors] == [hint]
+
+
+def test_yaml_errors_on_lines_of_any_shape_never_raise(check_text):
+    report = check_text("n#a net\ninput: [1, 8, 8]\nlayers: [relu]\n")  # Hypothesis found this one
+    assert [d.code for d in report.errors] == ["yaml.syntax"]

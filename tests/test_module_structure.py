@@ -20,7 +20,9 @@ import netspec
 from netspec.ir import BLOCK
 from netspec.kinds import REGISTRY
 
-SPECS = sorted((Path(__file__).resolve().parents[1] / "specs").glob("*.yaml"))
+REPO = Path(__file__).resolve().parents[1]
+SPECS = sorted((REPO / "specs").glob("*.yaml"))
+ZOO = sorted((REPO / "netspec" / "zoo").glob("*.yaml"))
 
 
 def containers(graph) -> list[str]:
@@ -29,24 +31,8 @@ def containers(graph) -> list[str]:
             if node.kind == BLOCK or (REGISTRY[node.kind].merges and node.layer.branches is not None)]
 
 
-@pytest.mark.parametrize("path", SPECS, ids=lambda path: path.stem)
-def test_torchinfo_counts_what_check_counts(path):
-    report = netspec.check(path)
-    model = netspec.build(report).eval()
-    summary = torchinfo.summary(model, input_size=(1, *report.graph.input_shape), verbose=0)
-    assert (summary.total_params, summary.trainable_params) == (report.params, report.trainable_params)
-    # the checker counts MACs of conv and linear layers; torchinfo adds their biases (one per output element)
-    counted = [layer for layer in summary.summary_list if isinstance(layer.module, (nn.Conv2d, nn.Linear))]
-    biases = sum(layer.module.bias.numel() * (math.prod(layer.output_size) // layer.output_size[1])
-                 for layer in counted if layer.module.bias is not None)
-    assert sum(layer.macs for layer in counted) == report.macs + biases
-
-
-@pytest.mark.parametrize("path", SPECS, ids=lambda path: path.stem)
-def test_a_hook_on_every_block_and_merge_fires_once_per_forward(path):
-    report = netspec.check(path)
-    model = netspec.build(report).eval()
-    names = containers(report.graph)
+def count_calls(model, names: list[str]) -> dict[str, int]:
+    """Forward hooks on the named submodules; the returned dict counts their calls."""
     calls = dict.fromkeys(names, 0)
 
     def count(name):
@@ -56,6 +42,32 @@ def test_a_hook_on_every_block_and_merge_fires_once_per_forward(path):
 
     for name in names:
         model.get_submodule(name).register_forward_hook(count(name))
+    return calls
+
+
+@pytest.mark.parametrize("path", SPECS + ZOO, ids=lambda path: f"{path.parent.name}/{path.stem}")
+def test_torchinfo_counts_what_check_counts(path):
+    report = netspec.check(path)
+    model = netspec.build(report).eval()
+    calls = count_calls(model, containers(report.graph))
+    summary = torchinfo.summary(model, input_size=(1, *report.graph.input_shape), verbose=0)
+    assert calls == dict.fromkeys(calls, 1)  # torchinfo's one forward pass runs every block and merge once
+    assert (summary.total_params, summary.trainable_params) == (report.params, report.trainable_params)
+    # conv and linear layers: torchinfo adds their biases (one per output element) to the checker's MACs
+    counted = [layer for layer in summary.summary_list if isinstance(layer.module, (nn.Conv2d, nn.Linear))]
+    biases = sum(layer.module.bias.numel() * (math.prod(layer.output_size) // layer.output_size[1])
+                 for layer in counted if layer.module.bias is not None)
+    checked = sum(node.macs for node in report.graph.layers if node.module_name and node.kind != BLOCK
+                  and isinstance(model.get_submodule(node.module_name), (nn.Conv2d, nn.Linear)))
+    assert sum(layer.macs for layer in counted) == checked + biases
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda path: path.stem)
+def test_a_hook_on_every_block_and_merge_fires_once_per_forward(path):
+    report = netspec.check(path)
+    model = netspec.build(report).eval()
+    names = containers(report.graph)
+    calls = count_calls(model, names)
     with torch.no_grad():
         for _ in range(2):
             model(torch.zeros(1, *report.graph.input_shape))

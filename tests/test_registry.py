@@ -116,6 +116,8 @@ def test_checking_a_spec_never_imports_torch():
         "from netspec.cli import cli\n"
         "report = netspec.check('specs/googlenet_mini.yaml')\n"
         "assert report.ok and report.params > 0, report.diagnostics\n"
+        "modern = netspec.check('tests/data/modern_kinds.yaml')\n"
+        "assert modern.ok and modern.params > 0, modern.diagnostics\n"
         "bad = netspec.check('no/such/file.yaml')\n"
         "assert not bad.ok\n"
         "netspec.json_schema()\n"
@@ -134,3 +136,18 @@ def test_check_works_when_torch_cannot_be_imported():
         "print(result.exit_code)\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_built_in_kinds_pass_the_checks_a_plugin_kind_must_pass(name):
+    from netspec.plugins import kind_problem
+
+    assert kind_problem(REGISTRY[name]) is None
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_field_of_every_kind_is_described_in_the_json_schema(name):
+    properties = json_schema()["$defs"][f"layer_{name}"]["properties"]
+    for field, definition in properties.items():
+        options = [definition, *definition.get("anyOf", [])]
+        assert any("description" in option for option in options), f"{name}.{field}"

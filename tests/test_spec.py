@@ -73,7 +73,7 @@ def test_load_of_a_missing_file_raises_spec_error():
          "add `layers:` with a list of layers, e.g. `- {kind: conv, out_channels: 6, kernel_size: 5}`")]),
     ("input: [3, 8, 8]\nlayers: [relu]\nmodel: x\n", [
         ("unknown top-level key 'model'", 3, 1, "top-level keys: name, description, imports, input, params, "
-                                                "scales, defaults, blocks, layers, train"),
+                                                "scales, defaults, blocks, layers, train, plugins"),
         ("missing top-level key 'name'", 1, 1, "add `name: my_net`")]),
     ("name: t\nlayers: [relu]\n", [
         ("missing top-level key 'input'", 1, 1,

@@ -19,7 +19,8 @@ class Upsample(LayerSchema):
     kind: Literal["upsample"] = "upsample"
     scale_factor: Optional[Factor] = Field(None, description="Multiply H and W by this (or [sh, sw]).")
     size: Optional[PositivePair] = Field(None, description="The output's [H, W] (or one number for both).")
-    mode: Literal["nearest", "bilinear"] = "nearest"
+    mode: Literal["nearest", "bilinear"] = Field("nearest", description="nearest copies pixels; bilinear "
+                                                                        "interpolates between them.")
     align_corners: Optional[StrictBool] = Field(None, description="bilinear only: align the corner pixels.")
 
 

@@ -19,14 +19,17 @@ from ..diagnostics import nearest
 PREFIX = "zoo:"
 
 
-class UnknownZooModel(LookupError):
-    """A `zoo:NAME` that names no zoo spec; the message says which names exist."""
+class UnknownZooModel(FileNotFoundError):
+    """A `zoo:NAME` that names no zoo spec; the hint gives the nearest name."""
 
     def __init__(self, name: str):
         guess = nearest(name, names())
         self.name = name
-        self.hint = (f"did you mean 'zoo:{guess}'?" if guess else "") + " (`netspec zoo` lists the zoo)"
+        self.hint = (f"did you mean 'zoo:{guess}'? " if guess else "") + "(`netspec zoo` lists the zoo)"
         super().__init__(f"unknown zoo model '{name}'")
+
+    def __str__(self) -> str:
+        return f"unknown zoo model '{self.name}'"
 
 
 def _folder() -> Path:

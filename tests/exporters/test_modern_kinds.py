@@ -4,50 +4,17 @@ and every export computes what the built module does (as tests/exporters/test_fo
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 import torch
-from .test_formats import TOLERANCE, import_file
 
 import netspec
 from netspec.builder import _class_name, build_graph
 
-# one small network that uses every kind added for the post-2018 families
-MODERN = """\
-name: modern kinds
-input: [3, 16, 16]
-layers:
-  - {kind: conv, out_channels: 8, kernel_size: 3, padding: 1}
-  - relu6
-  - kind: mul
-    branches:
-      input: []
-      gate: [{adaptive_avgpool: 1}, {kind: conv, out_channels: 4, kernel_size: 1}, mish,
-             {kind: conv, out_channels: 8, kernel_size: 1}, hardsigmoid]
-  - {kind: hardswish, name: features}
-  - {kind: conv, out_channels: 1, kernel_size: 1}
-  - {kind: sigmoid, name: attention}
-  - {kind: mul, inputs: [features, attention]}
-  - kind: add
-    branches:
-      body: [{kind: conv, out_channels: 8, kernel_size: 3, padding: 1, groups: 8}, {kind: layernorm, eps: 0.000001},
-             {kind: conv, out_channels: 8, kernel_size: 1}, {layer_scale: 0.5}, {stochastic_depth: 0.2}]
-      shortcut: []
-  - kind: concat
-    branches:
-      - [{channel_slice: [0, 4]}]
-      - [{channel_slice: [4, 8]}, {groupnorm: 2}, relu]
-  - {channel_shuffle: 2}
-  - {kind: conv_transpose, out_channels: 6, kernel_size: 3, stride: 2, padding: 1, output_padding: 1}
-  - {kind: upsample, scale_factor: 0.5, mode: bilinear}
-  - {upsample: 2}
-  - {kind: conv, out_channels: 6, kernel_size: 4, stride: 2, padding: 1}
-  - kind: concat
-    branches:
-      - [global_maxpool]
-      - [global_avgpool, layernorm]
-  - {linear: 5}
-"""
+from .test_formats import TOLERANCE, import_file
+
+MODERN = (Path(__file__).resolve().parents[1] / "data" / "modern_kinds.yaml").read_text()  # every new kind
 
 
 @pytest.fixture(scope="module")

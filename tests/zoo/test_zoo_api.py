@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -34,6 +35,7 @@ def test_unknown_zoo_name_is_a_located_error_with_did_you_mean():
     report = netspec.check("zoo:resnet19")
     (error,) = report.errors
     assert error.code == "file.zoo_unknown" and error.message == "unknown zoo model 'resnet19'"
+    assert error.file == "zoo:resnet19"
     assert "did you mean 'zoo:resnet18'?" in error.hint
     with pytest.raises(zoo.UnknownZooModel):
         zoo.path("nope")
@@ -63,7 +65,11 @@ def test_check_command_takes_zoo_names():
 
 @pytest.mark.slow
 def test_the_wheel_ships_every_zoo_spec(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+    source = tmp_path / "source"  # a copy: setuptools writes build/ next to pyproject.toml
+    shutil.copytree(REPO / "netspec", source / "netspec", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(tmp_path)], check=True, cwd=tmp_path)
     (wheel,) = tmp_path.glob("netspec-*.whl")
     shipped = {Path(name).stem for name in zipfile.ZipFile(wheel).namelist() if name.startswith("netspec/zoo/")
@@ -121,3 +127,18 @@ def test_a_zoo_spec_trains_once_its_input_fits_the_dataset(tmp_path):
                             capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "run" / "metrics.jsonl").read_text().count("\n") == 1
+
+
+def test_a_spec_imports_a_zoo_specs_blocks(write_spec):
+    report = netspec.check(write_spec("""
+        name: two_units
+        input: [64, 8, 8]
+        imports: [zoo:resnet18]
+        layers:
+          - {block: basic, channels: 64}
+          - {block: basic, channels: 128, stride: 2}
+        """))
+    assert report.ok and report.graph.output_shape == (128, 4, 4)
+    unknown = netspec.check(write_spec("name: x\ninput: [3, 8, 8]\nimports: [zoo:resnet19]\nlayers: [relu]\n"))
+    (error,) = unknown.errors
+    assert error.line == 3 and "did you mean 'zoo:resnet18'?" in error.hint
