@@ -8,6 +8,7 @@ any step of any epoch can be reproduced exactly, which is what makes resume exac
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -18,18 +19,23 @@ from ..train_config import Augment
 from .runtime import Runtime
 
 
-def channel_stats(images: torch.Tensor, chunk: int = 8192) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std of uint8 images [N, C, H, W], as fractions of 255."""
-    total = torch.zeros(images.shape[1], dtype=torch.float64, device=images.device)
-    squares = torch.zeros_like(total)
-    for start in range(0, len(images), chunk):
-        part = images[start:start + chunk].to(torch.float64) / 255
-        total += part.sum(dim=(0, 2, 3))
-        squares += (part * part).sum(dim=(0, 2, 3))
-    count = images.numel() // images.shape[1]
-    mean = total / count
-    std = (squares / count - mean * mean).clamp_min(1e-12).sqrt()
-    return mean.tolist(), std.tolist()
+def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of uint8 images [N, C, H, W], as fractions of 255.
+
+    Each channel's histogram of its 256 pixel values (a bincount of the uint8 pixels: no float copy
+    of the dataset) gives the sums of values and of squares as exact integers, so the mean and std are
+    exact, in milliseconds for all of MNIST.
+    """
+    means, stds = [], []
+    for channel in range(images.shape[1]):
+        counts = torch.bincount(images[:, channel].reshape(-1), minlength=256).tolist()
+        count = sum(counts)
+        total = sum(value * times for value, times in enumerate(counts))
+        squares = sum(value * value * times for value, times in enumerate(counts))
+        means.append(total / count / 255)
+        variance = (squares * count - total * total) / (count * count * 255 * 255)  # exact up to this division
+        stds.append(math.sqrt(max(variance, 1e-12)))
+    return means, stds
 
 
 @dataclass(frozen=True)
