@@ -14,6 +14,7 @@ Schema keywords (minimum, exclusiveMaximum, ...) and every field has a descripti
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from .kinds import REGISTRY
@@ -46,6 +47,7 @@ def json_schema() -> dict[str, Any]:
         _describe(defs[model].get("properties", {}), TRAIN_FIELDS)
     train["properties"]["schedule"] = {"description": TRAIN_FIELDS["schedule"], "anyOf": [
         defs["Schedule"]["properties"]["kind"] | {"type": "string"}, {"$ref": "#/$defs/Schedule"}]}
+    defs = copy.deepcopy(defs)  # the pass below rewrites in place: never the module's shared constants
     _json_schema_keywords(defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
