@@ -17,27 +17,26 @@ from __future__ import annotations
 
 from .check import Report, check
 from .diagnostics import Diagnostic, SpecError
-from .draw import draw_filters, draw_graph
 from .expand import Limits
-from .exporters.errors import ExportError
-from .schema import json_schema
 from .spec import Spec, load
 
 __version__ = "0.1.0"
 
-_LAZY = {"build": ".builder", "export": ".exporters", "train": ".training", "evaluate": ".training",
-         "predict": ".training", "sweep": ".sweeps"}  # function -> the submodule defining it, imported on first use
+# name -> the submodule defining it, imported on first use: torch-backed parts keep `check` torch-free, the
+# others (pictures, exports, the JSON Schema) keep `netspec check`'s start-up to what checking needs
+_LAZY = {"build": ".builder", "export": ".exporters", "ExportError": ".exporters.errors", "train": ".training",
+         "evaluate": ".training", "predict": ".training", "sweep": ".sweeps", "draw_graph": ".draw",
+         "draw_filters": ".draw", "json_schema": ".schema"}
 
 __all__ = ["Diagnostic", "ExportError", "Limits", "Report", "Spec", "SpecError", "build", "check", "draw_filters",
            "draw_graph", "evaluate", "export", "json_schema", "load", "predict", "sweep", "train"]
 
 
 def __getattr__(name: str):
-    # torch-backed parts are imported on first use so `check` stays torch-free
     if name not in _LAZY:
         raise AttributeError(f"module 'netspec' has no attribute {name!r}")
     import importlib
 
-    function = getattr(importlib.import_module(_LAZY[name], __name__), name)
-    globals()[name] = function
-    return function
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import sys
 
 import click
@@ -32,7 +34,28 @@ Each command's --help gives its exit statuses; every command may also end with
 """
 
 
-@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+# command -> "module:function" defining it, imported only when it runs or --help lists it: `netspec check`
+# then loads neither the training nor the picture commands (start-up, bench/startup.py)
+LAZY_COMMANDS = {"train": "netspec.training.cli:train", "eval": "netspec.training.cli:evaluate",
+                 "predict": "netspec.training.cli:predict", "export": "netspec.cli_outputs:export",
+                 "graph": "netspec.cli_outputs:graph", "filters": "netspec.cli_outputs:filters",
+                 "zoo": "netspec.zoo.cli:zoo"}
+
+
+class LazyGroup(click.Group):
+    """A click group whose LAZY_COMMANDS are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            module, function = LAZY_COMMANDS[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), function), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="netspec")
 def cli() -> None:
     """netspec: write CNNs as YAML layer graphs, check them statically, build and train them."""
@@ -60,9 +83,9 @@ Examples:
   netspec check specs/googlenet_mini.yaml --depth 1   # each block one row
   netspec check --json specs/alexnet.yaml | jq .params
   netspec check specs/resnet_mini.yaml --set num_classes=100
-  netspec check examples/resnet_family.yaml@s       # or --scale s: one of the spec's `scales:`
+  netspec check examples/resnet_family.yaml@s       # or --scale s: one of the spec's `scales:`""" + SWEEP_EXAMPLES + """
 \b
-Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""" + SWEEP_EXAMPLES)
+Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--input", "input_shape", callback=parse_shape, metavar="C,H,W",
               help="Check with this input shape instead of the spec's `input`.")
@@ -149,6 +172,9 @@ def lsp(stdio):
 
 def main() -> None:
     """Console entry point: never shows a Python traceback for an unexpected failure."""
+    # netspec's pydantic models are its own: no plugin observes them, so skip pydantic's scan of every installed
+    # package's entry points (20-30 ms of each start); setting the variable yourself (e.g. to "") keeps plugins
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         cli(standalone_mode=True)
     except SystemExit:
@@ -161,19 +187,3 @@ def main() -> None:
                    "This is a bug in netspec; please report it with the command you ran.", err=True)
         sys.exit(70)
 
-
-from .training.cli import evaluate as _eval_command, predict as _predict_command, train as _train_command  # noqa: E402
-
-cli.add_command(_train_command)
-cli.add_command(_eval_command)
-cli.add_command(_predict_command)
-
-from .cli_outputs import export as _export_command, filters as _filters_command, graph as _graph_command  # noqa: E402
-
-cli.add_command(_export_command)
-cli.add_command(_graph_command)
-cli.add_command(_filters_command)
-
-from .zoo.cli import zoo as _zoo_command  # noqa: E402
-
-cli.add_command(_zoo_command)

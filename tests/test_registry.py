@@ -4,6 +4,7 @@ and the checker free of torch."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import typing
@@ -128,6 +129,48 @@ def test_checking_a_spec_never_imports_torch():
     assert result.stdout.strip() == "[]"
 
 
+# what `netspec check` must not load: torch and the libraries of pictures, the language server and the viewer's
+# browser tests, and the modules of the other commands (imported when they run or --help lists them)
+NOT_FOR_CHECKING = ("torch", "matplotlib", "pygls", "playwright", "netspec.training", "netspec.draw",
+                    "netspec.exporters", "netspec.lsp", "netspec.zoo.cli", "netspec.cli_outputs", "netspec.schema")
+
+
+def test_the_check_command_imports_only_what_checking_needs():
+    code = (
+        "import atexit, importlib.metadata, sys\n"
+        "from pydantic.json_schema import GenerateJsonSchema\n"
+        "scans, schemas = [], []\n"
+        "scan, generate = importlib.metadata.entry_points, GenerateJsonSchema.generate\n"
+        "importlib.metadata.entry_points = lambda *args, **kwargs: scans.append(kwargs) or scan(*args, **kwargs)\n"
+        "GenerateJsonSchema.generate = lambda *args, **kwargs: schemas.append(1) or generate(*args, **kwargs)\n"
+        f"unwanted = {NOT_FOR_CHECKING!r}\n"
+        "atexit.register(lambda: print('loaded:', sorted(name for name in sys.modules if name.startswith(unwanted)),"
+        " 'scans:', scans, 'JSON schemas:', len(schemas)))\n"
+        "sys.argv = ['netspec', 'check', 'specs/googlenet_mini.yaml']\n"
+        "from netspec.cli import main\n"
+        "main()\n"
+    )
+    environment = {name: value for name, value in os.environ.items() if name != "PYDANTIC_DISABLE_PLUGINS"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env=environment)
+    assert result.returncode == 0, result.stderr
+    assert "googlenet_mini" in result.stdout
+    assert result.stdout.splitlines()[-1] == "loaded: [] scans: [] JSON schemas: 0"  # no plugin scan, no schema
+
+
+def test_help_lists_every_command_though_they_load_when_used():
+    from click.testing import CliRunner
+
+    from netspec.cli import cli
+
+    listed = CliRunner().invoke(cli, ["--help"]).stdout
+    commands = cli.list_commands(None)
+    assert {"check", "train", "eval", "predict", "export", "graph", "filters", "zoo", "schema", "lsp"} <= set(commands)
+    for name in commands:
+        opening = " ".join(cli.get_command(None, name).get_short_help_str().split()[:3])
+        assert f"  {name} " in listed and f"{name} " + opening in " ".join(listed.split()), name
+
+
 def test_check_works_when_torch_cannot_be_imported():
     result = _run_without_torch(
         "from click.testing import CliRunner\n"
@@ -151,3 +194,7 @@ def test_every_field_of_every_kind_is_described_in_the_json_schema(name):
     for field, definition in properties.items():
         options = [definition, *definition.get("anyOf", [])]
         assert any("description" in option for option in options), f"{name}.{field}"
+
+
+def test_the_json_schema_is_the_same_every_time_it_is_built():
+    assert json_schema() == json_schema()

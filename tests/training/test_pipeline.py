@@ -41,6 +41,16 @@ def test_channel_stats_of_uint8_images():
     assert mean == [0.5] and abs(std[0] - 0.5) < 1e-9
 
 
+def test_channel_stats_match_float64_over_every_pixel():
+    images = torch.randint(0, 256, (37, 3, 5, 7), dtype=torch.uint8)
+    images[:, 2] = 9  # a constant channel: its std is the floor, not a negative variance's NaN
+    mean, std = channel_stats(images)
+    pixels = images.double().div(255).transpose(0, 1).reshape(3, -1)
+    assert torch.allclose(torch.tensor(mean, dtype=torch.float64), pixels.mean(1), rtol=0, atol=1e-12)
+    assert torch.allclose(torch.tensor(std[:2], dtype=torch.float64), pixels[:2].std(1, unbiased=False), atol=1e-12)
+    assert std[2] == 1e-6
+
+
 def test_any_step_of_an_epoch_is_reproduced_when_starting_there():
     images = torch.randint(0, 256, (50, 1, 8, 8), dtype=torch.uint8)
     labels = torch.arange(50)

@@ -97,7 +97,7 @@ def test_setting_one_name_twice_is_an_error():
 
 def test_every_command_that_reads_a_spec_has_set_and_scale():
     for command in ("check", "train", "eval", "predict", "export", "graph", "filters"):
-        options = {option for param in cli.commands[command].params for option in param.opts}
+        options = {option for param in cli.get_command(None, command).params for option in param.opts}
         assert {"--set", "--scale"} <= options, command
 
 
