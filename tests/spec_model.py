@@ -198,8 +198,9 @@ class Layer:
 
     def apply(self, x: Shape, env: Env) -> Shape:
         given = env.lookup(self.source) if self.source else x
-        if self.condition is False:
-            return env.define(self.name, given)
+        if self.condition is False:  # removed: the next layer reads `x`; a name names the layer's input
+            env.define(self.name, given)
+            return x
         return env.define(self.name, SHAPE_RULES[self.kind](given, resolve(self.fields, env.params)))
 
 

@@ -105,7 +105,7 @@ class Writer:
                 if op.name is None and self.chance(2):
                     self.name(op, env)
                 if isinstance(op, Layer) and op.style in ("full", "nested") and self.chance(6):
-                    op.condition = self.chance(2)  # a false `if:` removes the layer: its input passes through
+                    op.condition = self.chance(2)  # a false `if:` removes the layer
                 x = op.apply(x, env)
                 ops.append(op)
         return ops, x
