@@ -105,8 +105,9 @@ rank 0 alone writes --out; --resume needs the same number of processes.""" + EXI
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
 @click.option("--seed", default=0, show_default=True, type=whole_number(-MAX_INTEGER),
               help="Seeds weights, shuffling and augmentation.")
-@click.option("--limit-train", type=whole_number(1), help="Train on the first N training images only.")
-@click.option("--limit-test", type=whole_number(1), help="Evaluate on the first N test images only.")
+@click.option("--limit-train", type=whole_number(1),
+              help="Train on the first N training images only (those not held out for validation).")
+@click.option("--limit-test", type=whole_number(1), help="Evaluate on the first N test (and validation) images only.")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the network (pays off on GPUs).")
 @click.option("--val-fraction", type=float, help="Training images held out for validation when the dataset has "
               "no val split  [default: 0.1; 0: none]")

@@ -57,7 +57,7 @@ class Dataset:
         return tuple(self.train_images.shape[1:])
 
     def limited(self, train: int | None, test: int | None) -> "Dataset":
-        """The first `train` training and `test` test (and own validation) images (for short runs)."""
+        """The first `train` training and `test` test (and validation) images (for short runs)."""
         return replace(self, train_images=self.train_images[:train], train_labels=self.train_labels[:train],
                        test_images=self.test_images[:test], test_labels=self.test_labels[:test],
                        **({} if self.val_images is None else

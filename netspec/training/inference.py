@@ -54,8 +54,7 @@ def evaluate(spec: Spec | str | Path, checkpoint: str | Path, dataset: str | Non
     settings = Settings(name, report.spec.train, Path("."), data_dir=folder, download=download)
     data = open_dataset(settings, (report.graph.input_shape[0], *size), runtime.device)
     if same_data:  # the run's own validation split, in case the final evaluation is on it
-        data = with_validation(data.limited(run.get("limit_train"), None),
-                               run.get("val_fraction", DEFAULT_VAL_FRACTION), run["seed"])
+        data = with_validation(data, run.get("val_fraction", DEFAULT_VAL_FRACTION), run["seed"])
     split, images, labels = final_split(data.limited(None, limit_test).to(runtime.device))
     preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), size)
     evaluation = evaluate_model(model, images, labels, preprocess, batch_size, data.classes, runtime)

@@ -86,8 +86,8 @@ def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
     resumed = runtime.from_main(lambda: prepare_out(checkpoint_path, settings, report, runtime.world_size))
     data = runtime.node_main_first(lambda: open_dataset(settings, (report.graph.input_shape[0], *size),
                                                          runtime.device))
-    data = with_validation(data.limited(settings.limit_train, settings.limit_test), settings.val_fraction,
-                           settings.seed)
+    data = with_validation(data, settings.val_fraction, settings.seed)  # the same held-out images at any limit
+    data = data.limited(settings.limit_train, settings.limit_test)
     require_validation(data, settings.config.schedule.kind, settings.early_stopping)
     progress.note(f"{report.spec.name} on {runtime.describe(settings.config.batch_size)}: {settings.describe()}; "
                   f"data from {data.source}")

@@ -33,22 +33,22 @@ def three_splits(tmp_path):
 def spy(monkeypatch):
     """Which labels each evaluation read, the loss plateau stepped on, and the run's data."""
     seen = {"evaluated": [], "plateau": [], "data": None}
-    evaluate, split, after_epoch = run_module.evaluate, run_module.with_validation, Schedule.after_epoch
+    evaluate, require, after_epoch = run_module.evaluate, run_module.require_validation, Schedule.after_epoch
 
     def recording_evaluate(model, images, labels, *args):
         seen["evaluated"].append(labels)
         return evaluate(model, images, labels, *args)
 
-    def recording_split(*args):
-        seen["data"] = split(*args)
-        return seen["data"]
+    def recording_data(data, *args):  # the run's data, split and limited, as training will read it
+        seen["data"] = data
+        return require(data, *args)
 
     def recording_after_epoch(self, val_loss):
         seen["plateau"].append(val_loss)
         return after_epoch(self, val_loss)
 
     monkeypatch.setattr(run_module, "evaluate", recording_evaluate)
-    monkeypatch.setattr(run_module, "with_validation", recording_split)
+    monkeypatch.setattr(run_module, "require_validation", recording_data)
     monkeypatch.setattr(Schedule, "after_epoch", recording_after_epoch)
     return seen
 
