@@ -120,20 +120,22 @@ class Suite:
                 wall = time.perf_counter() - start
             history = result.history
             seconds = [row["seconds"] for row in history]
-            reached = next((index for index, row in enumerate(history) if row["test_acc"] >= 0.99), None)
+            # netspec reads the test split once, at the end: epochs are judged on the validation split
+            reached = next((index for index, row in enumerate(history) if row["val_acc"] >= 0.99), None)
             to_99 = f"{sum(seconds[:reached + 1]):.2f} (epoch {reached + 1})" if reached is not None else "not reached"
             compile_s = f"{seconds[0] - min(seconds[1:]):.2f}" if compiled and len(seconds) > 1 else "-"
             label = "resnet_mini, --compile" if compiled else "resnet_mini"
-            rows.append([label, to_99, f"{history[-1]['test_acc']:.4f}", f"{wall - sum(seconds):.2f}", compile_s,
+            rows.append([label, to_99, f"{result.test_acc:.4f}", f"{wall - sum(seconds):.2f}", compile_s,
                          " ".join(f"{s:.2f}" for s in seconds)])
             record[label] = {"history": history, "wall": wall}
         self.results["mnist99"] = record
-        self.tables.append(("MNIST: time to 99.0% test accuracy (data resident on the device)",
+        self.tables.append(("MNIST: time to 99.0% validation accuracy (data resident on the device)",
                             markdown_table(["run", "train s to >= 0.99", "final acc", "setup+eval s",
                                             "compile s (epoch 1 - best later)", "epoch train s"], rows),
                             ["Record to beat: 0.76 s on a laptop GTX 1660 Ti (GPU-resident data).",
-                             "train s: training seconds only, summed to the first epoch whose test accuracy "
-                             "reaches 0.99; setup+eval: reading MNIST, building, per-epoch evaluation, saves."]))
+                             "train s: training seconds only, summed to the first epoch whose validation accuracy "
+                             "(10% of train held out) reaches 0.99; final acc: the test split, once at the end; "
+                             "setup+eval: reading MNIST, building, per-epoch evaluation, saves."]))
 
     def section_vs_seed(self) -> None:
         from train_vs_seed import CASES, Runner, rows_for
@@ -167,9 +169,9 @@ class Suite:
         rate = images / sum(row["seconds"] for row in history)
         macs = netspec.check(REPO / "specs" / "alexnet_fashion.yaml").macs
         share = training_flops(macs, rate) / self.peak if self.peak else None
-        self.results["alexnet"] = {"images_per_second": rate, "test_acc": history[-1]["test_acc"], "share": share}
+        self.results["alexnet"] = {"images_per_second": rate, "test_acc": result.test_acc, "share": share}
         row = [f"{self.sizes.alexnet_epochs}", f"{rate:,.0f}", f"{rate / 3942:.2f}x",
-               f"{share:.1%}" if share is not None else "-", f"{history[-1]['test_acc']:.4f}"]
+               f"{share:.1%}" if share is not None else "-", f"{result.test_acc:.4f}"]
         self.tables.append(("d2l AlexNet on Fashion-MNIST at 224, batch 128",
                             markdown_table(["epochs", "images/s", "vs d2l 3,942", "% of peak", "test acc"], [row]),
                             ["d2l's figures: 3,942 images/s, test accuracy 0.883 after 10 epochs.",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .check import Report, check
+from .check import Report, check, collector_paused
 from .ir import BLOCK, INPUT, Graph, Node
 from .kinds import REGISTRY
 
@@ -45,7 +45,8 @@ def build(spec: "Spec | Report | str | Path", *, input_shape: tuple[int, ...] | 
 
 
 def build_graph(graph: Graph) -> "nn.Module":
-    return _Emitter(graph).module(module_tree(graph), _class_name(graph.name), chain=False)
+    with collector_paused():
+        return _Emitter(graph).module(module_tree(graph), _class_name(graph.name), chain=False)
 
 
 @dataclass
@@ -72,7 +73,7 @@ def module_tree(graph: Graph) -> Part:
     value = _values(graph)
     root = Part("")
     for node in graph.nodes:
-        if node.kind == INPUT or node.module_name is None:
+        if node.kind == INPUT or node.module_name is None or node.kind == BLOCK and not _built(root, node):
             continue
         part = root
         if node.kind != BLOCK:
@@ -89,6 +90,16 @@ def module_tree(graph: Graph) -> Part:
     _connect(root, graph, value, outside_readers)
     root.inputs, root.output = [0], value[graph.output]
     return root
+
+
+def _built(root: Part, block: Node) -> bool:
+    """Whether a block instance has a layer (`if:` and `repeat: 0` can remove them all: it is then the identity)."""
+    part = root
+    for key in block.module_name.split("."):
+        part = part.children.get(key)
+        if part is None:
+            return False
+    return True
 
 
 def _values(graph: Graph) -> list[int]:

@@ -19,6 +19,8 @@ What is counted:
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -176,7 +178,8 @@ def check_spec(spec: Spec, sink: DiagnosticSink, input_shape: tuple[int, ...] | 
         spec = replace(spec, input_shape=tuple(input_shape))
     if not spec.layers.items:
         return Report(spec, None, sink.items, batch_size)
-    graph = expand(spec, sink, limits)
+    with collector_paused():
+        graph = expand(spec, sink, limits)
     report = Report(spec, graph, sink.items, batch_size)
     _enforce_budgets(report, sink, limits)
     root = spec.document.root if spec.document is not None else None
@@ -190,6 +193,23 @@ def _without_import_echoes(diagnostics: list[Diagnostic], spec: Spec) -> list[Di
     if spec.document is None or spec.document.imports_complete:
         return diagnostics
     return [d for d in diagnostics if d.code not in ("block.unknown", "layer.unknown_kind")]
+
+
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector while a graph or module tree is made.
+
+    Everything allocated then stays alive, yet each collector pass would rescan every object made
+    so far: a 20,000-layer build cost 1.8x more per layer than a 1,000-layer one. Paused, the cost
+    per layer is flat (bench/build_cost.py); cycles made meanwhile are collected afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _enforce_budgets(report: Report, sink: DiagnosticSink, limits: Limits) -> None:

@@ -83,9 +83,9 @@ Examples:
   netspec check specs/googlenet_mini.yaml --depth 1   # each block one row
   netspec check --json specs/alexnet.yaml | jq .params
   netspec check specs/resnet_mini.yaml --set num_classes=100
-  netspec check examples/resnet_family.yaml@s       # or --scale s: one of the spec's `scales:`
+  netspec check examples/resnet_family.yaml@s       # or --scale s: one of the spec's `scales:`""" + SWEEP_EXAMPLES + """
 \b
-Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""" + SWEEP_EXAMPLES)
+Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--input", "input_shape", callback=parse_shape, metavar="C,H,W",
               help="Check with this input shape instead of the spec's `input`.")

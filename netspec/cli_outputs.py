@@ -58,28 +58,31 @@ def _parse_shape(ctx, param, value):
 @click.command(epilog="""
 \b
 Examples:
-  netspec export specs/lenet_cifar.yaml --format onnx -o lenet.onnx
-  netspec export specs/alexnet.yaml --checkpoint runs/alexnet/checkpoint.pt -o alexnet.onnx
-  netspec export specs/resnet_mini.yaml --format torchscript -o resnet_mini.pt
+  netspec export specs/resnet_mini.yaml --checkpoint runs/resnet_mini/checkpoint.pt -o resnet_mini.onnx
+  netspec export specs/resnet_mini.yaml --checkpoint runs/resnet_mini/best.pt -o resnet_mini.pt
+  netspec export specs/alexnet.yaml --random-weights -o alexnet.onnx   # untrained: to look at in Netron
   netspec export specs/googlenet_mini.yaml --format python -o googlenet_mini.py
-  netspec export specs/resnet_mini.yaml --set num_classes=100 -o resnet100.onnx
+  netspec export specs/resnet_mini.yaml --set num_classes=100 --random-weights -o resnet100.onnx
 \b
 Load the results without netspec:
-  onnxruntime.InferenceSession("lenet.onnx")          # input "input", output "output"
+  onnxruntime.InferenceSession("resnet_mini.onnx")    # input "input", output "output"
   torch.jit.load("resnet_mini.pt")
   from googlenet_mini import GooglenetMini; GooglenetMini().load_state_dict(...)
 \b
---format defaults to the output's suffix: .onnx, .pt (torchscript), .py (python).""" + EXIT_STATUS)
+--format defaults to the output's suffix: .onnx, .pt (torchscript), .py (python).
+ONNX and TorchScript files carry weights: pass --checkpoint, or --random-weights
+for an untrained network on purpose (python writes source only: no weights).""" + EXIT_STATUS)
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(), help="The file to write.")
 @click.option("--format", "format_", type=click.Choice(list(FORMATS)), default=None,
               help="onnx (opset 18, dynamic batch), torchscript, or python (a standalone nn.Module source file).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False),
-              help="Weights to export: a `netspec train` checkpoint or a saved state dict (default: untrained).")
+              help="Weights to export: a `netspec train` checkpoint or a saved state dict.")
+@click.option("--random-weights", is_flag=True, help="Export freshly initialised weights (no --checkpoint).")
 @click.option("--input", "input_shape", callback=_parse_shape, metavar="C,H,W",
               help="Export for this input shape instead of the spec's `input`.")
 @variant_options(recorded_in_checkpoint=True)
-def export(spec, output, format_, checkpoint, input_shape, overrides, scale):
+def export(spec, output, format_, checkpoint, random_weights, input_shape, overrides, scale):
     """Export SPEC's network to ONNX, TorchScript, or plain PyTorch source."""
     from . import export as export_api
 
@@ -88,6 +91,11 @@ def export(spec, output, format_, checkpoint, input_shape, overrides, scale):
     if format_ is None:
         raise click.UsageError(f"cannot tell the format from '{output}': pass --format "
                                f"({', '.join(FORMATS)}) or end the file in {', '.join(suffixes)}")
+    if format_ != "python" and (checkpoint is None) == (not random_weights):
+        raise click.UsageError("pass --checkpoint FILE (trained weights) or --random-weights (an untrained network, "
+                               "on purpose), not both" if random_weights else
+                               f"{format_} files carry weights: pass --checkpoint FILE (e.g. the checkpoint.pt or "
+                               "best.pt of a `netspec train` run), or --random-weights for an untrained network")
     click.echo(f"exporting {spec} as {format_} ...", err=True)
     _done(_run(export_api, spec, format_, output, checkpoint, input_shape=input_shape, overrides=overrides,
                scale=scale))
@@ -126,8 +134,8 @@ def graph(spec, output, collapse, depth, rankdir, overrides, scale):
 @click.command(epilog="""
 \b
 Examples:
-  netspec filters specs/alexnet.yaml runs/alexnet/checkpoint.pt -o filters.png
-  netspec filters specs/resnet_mini.yaml runs/resnet/last.pt --layer rblock1.0.body.conv1 -o body.png
+  netspec filters specs/resnet_mini.yaml runs/resnet_mini/checkpoint.pt -o filters.png
+  netspec filters specs/resnet_mini.yaml runs/resnet_mini/checkpoint.pt --layer rblock1.0.body.conv1 -o body.png
 \b
 Kernels over 3 input channels are drawn in colour; others as the mean over
 their input channels. Each kernel is scaled to its own range.""" + EXIT_STATUS)

@@ -10,7 +10,7 @@ from .diagnostics import render_text
 
 SWEEP_EXAMPLES = """
 \b
-Sweeps (every point of the grid, without torch; exit 1 if any point is not ok):
+Sweeps (every point of the grid, checked without torch; valid means every point is ok):
   netspec check examples/resnet_family.yaml --sweep width=8,16,32 --sweep depth=1,2,3
   netspec check examples/resnet_family.yaml --all-scales --csv > scales.csv
   netspec check examples/resnet50_family.yaml --sweep width=32,64 --sweep d3=2,6,23 \\

@@ -136,9 +136,13 @@ def render_text(diagnostics: list[Diagnostic], source_text: "str | Mapping[str, 
     diagnostics come from several files (imports, overrides).
     """
     out: list[str] = []
+    split: dict[str | None, list[str]] = {}  # each file's lines, split once: 10,000 errors stay linear
     for diag in diagnostics:
-        text = source_text.get(diag.file) if isinstance(source_text, Mapping) else source_text
-        lines = text.splitlines() if text else []
+        key = diag.file if isinstance(source_text, Mapping) else None
+        if key not in split:
+            text = source_text.get(diag.file) if isinstance(source_text, Mapping) else source_text
+            split[key] = text.splitlines() if text else []
+        lines = split[key]
         out.append(_headline(diag))
         if diag.path:
             out.append(f"  in {diag.path}")

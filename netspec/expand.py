@@ -65,11 +65,11 @@ class Expander(BlockForms):
         if adapt.CONDITION in form.fields.items:
             keep = adapt.condition(form.fields, self.expression_scope(scope, self.input_of(form, x, scope)),
                                    self.sink, path)
-            if keep is not True:  # a false `if` makes the entry the identity on its input (its `from:`, if any)
-                out = self.source_of(form, x, scope, path) if keep is False else self.unknown(x, path, node.mark)
+            if keep is not True:  # a false `if` removes the entry: the next one reads what it would have without it,
+                out = x if keep is False else self.unknown(x, path, node.mark)
                 name = self.declared_name(form, path)
-                if name:
-                    self.define(scope, name, out, form.fields.key_mark("name"), path)
+                if name:  # and its name names its input (its `from:` layer), as if it were the identity
+                    self.define(scope, name, self.source_of(form, out, scope, path), form.fields.key_mark("name"), path)
                 return out
             form = Form(form.kind, adapt.without(form.fields, adapt.CONDITION))
         name = self.declared_name(form, path)

@@ -57,7 +57,8 @@ def indentation_mistake(problem: str, where: Mark, text: str) -> tuple[str, str,
     message = (f"line {line} is indented {deeper} line {above}, so YAML cannot tell which list or mapping "
                f"{what} belongs to")
     if problem == "mapping values are not allowed here" and indent > target:
-        message = f"line {line} is indented deeper than line {above}, so YAML reads {what} as part of line {above}'s value"
+        message = (f"line {line} is indented deeper than line {above}, so YAML reads {what} as part of "
+                   f"line {above}'s value")
     return message, f"indent {what} to column {target}, like {like} on line {above}", Mark(line, indent)
 
 

@@ -14,6 +14,7 @@ Schema keywords (minimum, exclusiveMaximum, ...) and every field has a descripti
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from .kinds import REGISTRY
@@ -26,6 +27,7 @@ WORDLESS_EXPRESSION = {"type": "string", "pattern": "[^A-Za-z_]",
                        "description": "an expression over params, e.g. 'k // 2' (a lone param name: write '(name)')"}
 CONDITION = {"anyOf": [{"type": "boolean"}, {"type": "string"}],
              "description": "Keep this entry only where the condition holds, e.g. 'stride > 1 or in_channels != out'."}
+VALUE = [{"type": "number"}, {"type": "boolean"}, EXPRESSION]
 BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
 
 
@@ -45,6 +47,7 @@ def json_schema() -> dict[str, Any]:
         _describe(defs[model].get("properties", {}), TRAIN_FIELDS)
     train["properties"]["schedule"] = {"description": TRAIN_FIELDS["schedule"], "anyOf": [
         defs["Schedule"]["properties"]["kind"] | {"type": "string"}, {"$ref": "#/$defs/Schedule"}]}
+    defs = copy.deepcopy(defs)  # the pass below rewrites in place: never the module's shared constants
     _json_schema_keywords(defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -158,7 +161,8 @@ def _layer_forms() -> dict[str, Any]:
                                     "from": {"type": "string", "description": "Take input from this named layer."},
                                     "trainable": {"type": "boolean", "description": "False freezes the block."},
                                     "if": CONDITION},
-                     "additionalProperties": {"anyOf": [{"type": "number"}, {"type": "boolean"}, EXPRESSION]}},
+                     "additionalProperties": {"anyOf": [  # an argument: a value, or a list of them (kernel_size: [1, 7])
+                         *VALUE, {"type": "array", "items": {"anyOf": VALUE}}]}},
         "Repeat": {"type": "object", "required": ["repeat", "layers"], "additionalProperties": False,
                    "description": "repeat a list of layers N times (0: the identity)",
                    "properties": {"repeat": {"anyOf": [{"type": "integer", "minimum": 0}, EXPRESSION],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .diagnostics import DiagnosticSink, nearest
 from .kinds import REGISTRY
+from .plugins import PluginError, kind_from_entry_points
 from .yamlsrc import YMap, YNode
 
 NOT_DEFAULTABLE = ("kind", "name", "from", "if", "branches", "inputs")  # what a layer is, not how it is set
@@ -27,6 +28,8 @@ def read_defaults(node: YNode | None, sink: DiagnosticSink) -> dict[str, YMap]:
     defaults = {}
     for kind, fields in node.items.items():
         at = node.key_mark(kind)
+        if not _plugin_loaded(kind, at, sink):
+            continue
         if kind not in REGISTRY:
             guess = nearest(kind, REGISTRY)
             sink.error("defaults.kind", f"defaults: unknown layer kind '{kind}'", at, "defaults",
@@ -37,6 +40,18 @@ def read_defaults(node: YNode | None, sink: DiagnosticSink) -> dict[str, YMap]:
         else:
             defaults[kind] = _known_fields(kind, fields, sink)
     return defaults
+
+
+def _plugin_loaded(kind: str, at, sink: DiagnosticSink) -> bool:
+    """Load an installed plugin's kind before its defaults are checked; False when the plugin is broken (reported)."""
+    if kind in REGISTRY:
+        return True
+    try:
+        kind_from_entry_points(kind)
+    except PluginError as exc:
+        sink.error("plugin.load", exc.message, at, "defaults", exc.hint)
+        return False
+    return True
 
 
 def _known_fields(kind: str, fields: YMap, sink: DiagnosticSink) -> YMap:

@@ -22,7 +22,7 @@ ScheduleKind = Literal["none", "step", "multistep", "cosine", "onecycle", "plate
 
 
 class Schedule(_Section):
-    """Learning-rate schedule. `plateau` lowers the rate by `factor` when test loss stalls (AlexNet's 10x)."""
+    """Learning-rate schedule. `plateau` lowers the rate by `factor` when the validation loss stalls (AlexNet's 10x)."""
 
     kind: ScheduleKind = "none"
     step_size: PositiveInt = Field(10, description="step: epochs between decays")
@@ -48,6 +48,9 @@ def _schedule_json_schema(schema: dict) -> None:
 class Augment(_Section):
     random_crop_padding: StrictInt = Field(0, ge=0, description="pad then randomly crop back (0: off)")
     horizontal_flip: StrictBool = False
+    random_resized_crop: Optional[Number] = Field(
+        None, gt=0, le=1, description="crop a random part of this fraction of the area or more (0.08: ImageNet's), "
+                                      "aspect 3/4 to 4/3, scaled back to the input size (None: off)")
 
 
 class TrainConfig(_Section):

@@ -184,18 +184,23 @@ class Layer:
     style: str = "full"
     name: str | None = None
     source: str | None = None
+    condition: bool | None = None  # `if:`; false makes the layer the identity on its input
 
     def render(self) -> Any:
         if self.style == "bare":
             return self.kind
         if self.style == "short":
             return {self.kind: next(iter(self.fields.values()))}
+        condition = {} if self.condition is None else {"if": self.condition}
         if self.style == "nested":
-            return {self.kind: {**_named(self.name, self.source), **self.fields}}
-        return {"kind": self.kind, **_named(self.name, self.source), **self.fields}
+            return {self.kind: {**_named(self.name, self.source), **condition, **self.fields}}
+        return {"kind": self.kind, **_named(self.name, self.source), **condition, **self.fields}
 
     def apply(self, x: Shape, env: Env) -> Shape:
         given = env.lookup(self.source) if self.source else x
+        if self.condition is False:  # removed: the next layer reads `x`; a name names the layer's input
+            env.define(self.name, given)
+            return x
         return env.define(self.name, SHAPE_RULES[self.kind](given, resolve(self.fields, env.params)))
 
 
@@ -306,8 +311,11 @@ def layer_lists(ops: list):
 
 
 def walk(ops: list):
-    """Every op of a layer list, nested ones included (block bodies are walked via `Spec.all_ops`)."""
+    """Every op of a layer list, nested ones included (block bodies are walked via `Spec.all_ops`), but the layers
+    a false `if:` removes: the checker never reads them, so a mutation there is no mistake it can see."""
     for op in ops:
+        if getattr(op, "condition", None) is False:
+            continue
         yield op
         if isinstance(op, Merge):
             for branch in op.branches:

@@ -104,6 +104,8 @@ class Writer:
             for op in made if isinstance(made, list) else [made]:
                 if op.name is None and self.chance(2):
                     self.name(op, env)
+                if isinstance(op, Layer) and op.style in ("full", "nested") and self.chance(6):
+                    op.condition = self.chance(2)  # a false `if:` removes the layer
                 x = op.apply(x, env)
                 ops.append(op)
         return ops, x

@@ -351,3 +351,20 @@ def test_a_kind_parameter_bound_to_a_number_says_its_value(check_text):
     report = check_text("name: t\ninput: [3, 8, 8]\nblocks:\n  unit: {params: {act: 3}, layers: [{kind: act}]}\n"
                         "layers: [unit]\n")
     assert [d.message for d in report.errors] == ["unknown layer kind '3' (the value of parameter 'act')"]
+
+
+def test_a_block_whose_layers_are_all_removed_builds_as_the_identity(check_text):
+    import torch
+
+    report = check_text("""\
+        name: t
+        input: [3, 8, 8]
+        blocks:
+          optional: {params: {on: false}, layers: [{kind: conv, if: on, out_channels: 2, kernel_size: 1}]}
+          stage: {params: [n], layers: [{repeat: n, layers: [tanh]}]}
+        layers: [optional, {block: stage, n: 0}, {block: optional, on: true}, {block: stage, n: 0}]
+        """)
+    assert report.ok, errors(report)
+    assert kinds(report) == ["block", "block", "conv", "block", "block"]
+    model = netspec.build(report)
+    assert model(torch.zeros(1, 3, 8, 8)).shape == (1, 2, 8, 8) and report.params == 8

@@ -194,3 +194,7 @@ def test_every_field_of_every_kind_is_described_in_the_json_schema(name):
     for field, definition in properties.items():
         options = [definition, *definition.get("anyOf", [])]
         assert any("description" in option for option in options), f"{name}.{field}"
+
+
+def test_the_json_schema_is_the_same_every_time_it_is_built():
+    assert json_schema() == json_schema()

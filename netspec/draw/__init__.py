@@ -68,7 +68,7 @@ def draw_filters(spec: "Spec | Report | str | Path", checkpoint: str | Path, pat
                  layer: str | None = None, *, overrides=None, scale: str | None = None) -> Path:
     """Save the first conv layer's kernels (or the conv named `layer`) as an image grid, as seed 004 shows AlexNet's.
 
-    >>> netspec.draw_filters("specs/alexnet.yaml", "runs/alexnet/checkpoint.pt", "filters.png")
+    >>> netspec.draw_filters("specs/resnet_mini.yaml", "runs/resnet_mini/checkpoint.pt", "filters.png")
     PosixPath('filters.png')
     """
     from .filters import save_filter_grid

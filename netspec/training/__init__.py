@@ -1,8 +1,8 @@
 """Training, evaluation and prediction for any spec (`netspec train`, `eval`, `predict`).
 
-    result = netspec.train("specs/resnet_mini.yaml", dataset="mnist", epochs=1, out="runs/resnet")
+    result = netspec.train("specs/resnet_mini.yaml", dataset="mnist", epochs=1, out="runs/resnet_mini")
     print(netspec.evaluate("specs/resnet_mini.yaml", result.checkpoint).render())
-    netspec.predict("specs/resnet_mini.yaml", result.checkpoint, ["digit.png"])
+    netspec.predict("specs/resnet_mini.yaml", result.checkpoint, ["docs/examples/digit7.png"])
 
 Importing this package does not import torch (the CLI registers its commands
 without loading it); the functions import it when first used.

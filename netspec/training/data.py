@@ -38,7 +38,8 @@ KNOWN_LOCATIONS = {"fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")]}
 
 @dataclass(frozen=True)
 class Dataset:
-    """Images as uint8 [N, C, H, W] and labels as int64 [N], for the train and test splits."""
+    """Images as uint8 [N, C, H, W] and labels as int64 [N], for the train and test splits (and the
+    dataset's own validation split, where it has one). `notes` are what loading it told the user."""
 
     name: str
     classes: tuple[str, ...]
@@ -47,19 +48,25 @@ class Dataset:
     test_images: torch.Tensor
     test_labels: torch.Tensor
     source: str
+    val_images: torch.Tensor | None = None
+    val_labels: torch.Tensor | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.train_images.shape[1:])
 
     def limited(self, train: int | None, test: int | None) -> "Dataset":
-        """The first `train` training and `test` test images (for short runs)."""
+        """The first `train` training and `test` test (and validation) images (for short runs)."""
         return replace(self, train_images=self.train_images[:train], train_labels=self.train_labels[:train],
-                       test_images=self.test_images[:test], test_labels=self.test_labels[:test])
+                       test_images=self.test_images[:test], test_labels=self.test_labels[:test],
+                       **({} if self.val_images is None else
+                          {"val_images": self.val_images[:test], "val_labels": self.val_labels[:test]}))
 
     def to(self, device: torch.device) -> "Dataset":
-        return replace(self, **{name: getattr(self, name).to(device) for name in
-                                ("train_images", "train_labels", "test_images", "test_labels")})
+        names = ("train_images", "train_labels", "test_images", "test_labels", "val_images", "val_labels")
+        return replace(self, **{name: getattr(self, name).to(device) for name in names
+                                if getattr(self, name) is not None})
 
 
 def default_root() -> Path:

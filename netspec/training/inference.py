@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from ..check import Report, check_as_trained
 from ..spec import Spec
 from .checkpoint import load_checkpoint, load_model_weights
-from .data import load_dataset
 from .errors import TrainError
+from .holdout import final_split, with_validation
+from .imagedecode import UnreadableImage, decode_file
+from .imagefolder import open_dataset
 from .loop import evaluate as evaluate_model
 from .metrics import Evaluation
 from .pipeline import Preprocess
 from .run import build_model, check_input_shape
 from .runtime import Runtime, single_process
-
-
-MAX_IMAGE_PIXELS = 50_000_000  # a 50-megapixel photo; a decompression bomb claims billions
+from .settings import DEFAULT_VAL_FRACTION, Settings, dataset_and_folder
 
 
 @dataclass(frozen=True)
@@ -40,19 +38,27 @@ def evaluate(spec: Spec | str | Path, checkpoint: str | Path, dataset: str | Non
     """Test accuracy, per-class accuracy and confusion matrix of a checkpoint on its dataset's test split.
 
     The network is rebuilt at the scale and overrides the checkpoint recorded; `overrides`
-    and `scale` may only repeat them (SpecError names a contradicting one).
+    and `scale` may only repeat them (SpecError names a contradicting one). The dataset and
+    --data-dir default to the run's own (kept in the checkpoint); an image folder without
+    test/ is judged on the run's validation split, chosen again by its seed.
 
-    >>> result = netspec.evaluate("specs/resnet_mini.yaml", "runs/resnet/checkpoint.pt",
-    ...                           data_dir="../shared/datasets/mnist")
+    >>> result = netspec.evaluate("specs/resnet_mini.yaml", "runs/resnet_mini/checkpoint.pt")
     >>> print(result.render())        # accuracy, per-class table, confusion matrix
     """
     report, model, state, runtime = _load_trained(spec, checkpoint, device, overrides, scale)
-    name = dataset or state["settings"]["dataset"]
-    size = check_input_shape(report, name, state["settings"]["config"].get("resize"))
-    data = load_dataset(name, Path(data_dir) if data_dir else None, download).limited(None, limit_test)
-    data = data.to(runtime.device)
+    run = state["settings"]
+    same_data = dataset is None or dataset == run["dataset"]
+    remembered = run.get("data_dir") if same_data else None
+    name, folder = dataset_and_folder(dataset or run["dataset"], data_dir or remembered)
+    size = check_input_shape(report, name, run["config"].get("resize"), folder)
+    settings = Settings(name, report.spec.train, Path("."), data_dir=folder, download=download)
+    data = open_dataset(settings, (report.graph.input_shape[0], *size), runtime.device)
+    if same_data:  # the run's own validation split, in case the final evaluation is on it
+        data = with_validation(data, run.get("val_fraction", DEFAULT_VAL_FRACTION), run["seed"])
+    split, images, labels = final_split(data.limited(None, limit_test).to(runtime.device))
     preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), size)
-    return evaluate_model(model, data.test_images, data.test_labels, preprocess, batch_size, data.classes, runtime)
+    evaluation = evaluate_model(model, images, labels, preprocess, batch_size, data.classes, runtime)
+    return replace(evaluation, split=split)
 
 
 def predict(spec: Spec | str | Path, checkpoint: str | Path, images: Sequence[str | Path], *, top_k: int = 3,
@@ -63,13 +69,14 @@ def predict(spec: Spec | str | Path, checkpoint: str | Path, images: Sequence[st
     size and normalised as in training. The checkpoint's own `--set` overrides and scale
     apply without repeating them (as in `evaluate`).
 
-    >>> netspec.predict("specs/resnet_mini.yaml", "runs/resnet/checkpoint.pt", ["seven.png"])
-    [Prediction(path=PosixPath('seven.png'), top=[('7', 0.998), ('1', 0.001), ('2', 0.0004)])]
+    >>> netspec.predict("specs/resnet_mini.yaml", "runs/resnet_mini/checkpoint.pt", ["docs/examples/digit7.png"])
+    [Prediction(path=PosixPath('docs/examples/digit7.png'), top=[('7', 0.998), ('1', 0.001), ('2', 0.0004)])]
     """
     report, model, state, runtime = _load_trained(spec, checkpoint, device, overrides, scale)
     channels, height, width = report.graph.input_shape
     preprocess = Preprocess(tuple(state["mean"]), tuple(state["std"]), (height, width))
-    batch = torch.cat([preprocess(_read_image(Path(path), channels).to(runtime.device)) for path in images])
+    batch = torch.cat([preprocess(_read_image(Path(path), channels, (height, width)).to(runtime.device))
+                       for path in images])
     with torch.inference_mode(), runtime.autocast():
         probabilities = torch.softmax(model.eval()(batch).float(), dim=1).cpu()
     classes = state["classes"]
@@ -88,24 +95,12 @@ def _load_trained(spec, checkpoint, device: str, overrides, scale) -> tuple[Repo
     return report, model, state, runtime
 
 
-def _read_image(path: Path, channels: int) -> torch.Tensor:
-    """One image file as uint8 [1, C, H, W] with the network's channel count."""
-    from PIL import Image, UnidentifiedImageError
-
-    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)  # MAX_IMAGE_PIXELS bounds it below
-    try:
-        with Image.open(path) as image:  # reads the header only: the size is known before any pixel is decoded
-            width, height = image.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise TrainError(f"cannot read image {path}: expected at most {MAX_IMAGE_PIXELS:,} pixels; it has "
-                                 f"{width} x {height} = {width * height:,}",
-                                 "shrink the image first; the network sees it resized to its input anyway")
-            pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"))
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise TrainError(f"cannot read image {path}: {error}", "give PNG, JPEG or other files Pillow opens") from None
+def _read_image(path: Path, channels: int, size: tuple[int, int]) -> torch.Tensor:
+    """One image file as uint8 [1, C, H, W], decoded as training decodes an image folder's files."""
     if channels not in (1, 3):
         raise TrainError(f"expected a network taking 1 (grey) or 3 (RGB) channels to read images; "
                          f"this one takes {channels}")
-    tensor = torch.from_numpy(pixels.copy())
-    tensor = tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1)
-    return tensor[None]
+    try:
+        return decode_file(path, channels, size)[0][None]
+    except UnreadableImage as error:
+        raise TrainError(f"cannot read image {path}: {error}", error.hint) from None

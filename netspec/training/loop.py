@@ -58,9 +58,10 @@ class Schedule:
         if self.per_step:
             self.scheduler.step()
 
-    def after_epoch(self, test_loss: float) -> None:
+    def after_epoch(self, val_loss: float | None) -> None:
+        """Plateau steps on the validation loss (never the test loss: the test split is for the end)."""
         if self.on_plateau:
-            self.scheduler.step(test_loss)
+            self.scheduler.step(val_loss)
         elif self.scheduler is not None and not self.per_step:
             self.scheduler.step()
 

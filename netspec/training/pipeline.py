@@ -51,6 +51,8 @@ class Preprocess:
         x = images.float()
         if generator is not None and self.augment.random_crop_padding:
             x = random_crop(x, self.augment.random_crop_padding, generator)
+        if generator is not None and self.augment.random_resized_crop:
+            x = random_resized_crop(x, self.augment.random_resized_crop, generator)
         if generator is not None and self.augment.horizontal_flip:
             flip = torch.rand(len(x), generator=generator, device=x.device) < 0.5
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
@@ -73,6 +75,23 @@ def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator) -> to
     return picked.permute(0, 3, 1, 2)
 
 
+def random_resized_crop(x: torch.Tensor, min_area: float, generator: torch.Generator,
+                        ratios: tuple[float, float] = (3 / 4, 4 / 3)) -> torch.Tensor:
+    """Each image's own random box (area fraction in [min_area, 1], aspect in `ratios`) scaled back to the
+    image's size: torchvision's RandomResizedCrop for a whole batch at once, as one bilinear resampling."""
+    batch, device = len(x), x.device
+    uniform = torch.rand((4, batch), generator=generator, device=device)
+    area = min_area + (1 - min_area) * uniform[0]
+    low, high = torch.tensor(ratios).log().tolist()
+    ratio = torch.exp(low + (high - low) * uniform[1])
+    width, height = (area * ratio).sqrt().clamp(max=1), (area / ratio).sqrt().clamp(max=1)  # fractions of the side
+    centre_x, centre_y = (2 * uniform[2] - 1) * (1 - width), (2 * uniform[3] - 1) * (1 - height)  # box inside
+    theta = torch.zeros((batch, 2, 3), device=device)
+    theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = width, centre_x, height, centre_y
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 class EpochBatches:
     """The batches of one training epoch for this rank: a shuffled, sharded, augmented pass over the data."""
 
@@ -92,10 +111,10 @@ class EpochBatches:
 
     def from_step(self, start: int) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         """(step, inputs, labels) from `start` on; step k is the same whichever step the pass started at."""
-        for step in range(start, len(self)):
-            index = self.order[step * self.batch_size:(step + 1) * self.batch_size]
+        indices = [self.order[step * self.batch_size:(step + 1) * self.batch_size] for step in range(start, len(self))]
+        for step, index, pixels in zip(range(start, len(self)), indices, gather(self.images, indices)):
             self.generator.manual_seed(stream_seed(self.seed, self.epoch, step, self.rank))  # each rank its own crops
-            yield step, self.preprocess(self.images[index], self.generator), self.labels[index]
+            yield step, self.preprocess(pixels, self.generator), self.labels[index]
 
 
 def steps_per_epoch(samples: int, batch_size: int, drop_single: bool) -> int:
@@ -107,8 +126,25 @@ def steps_per_epoch(samples: int, batch_size: int, drop_single: bool) -> int:
 
 def test_batches(images: torch.Tensor, labels: torch.Tensor, batch_size: int,
                  preprocess: Preprocess) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    for start in range(0, len(images), batch_size):
-        yield preprocess(images[start:start + batch_size]), labels[start:start + batch_size]
+    indices = list(torch.arange(len(images), device=labels.device).split(batch_size))
+    for index, pixels in zip(indices, gather(images, indices)):
+        yield preprocess(pixels), labels[index]
+
+
+def gather(images, indices: list[torch.Tensor]) -> Iterator[torch.Tensor]:
+    """The uint8 batch of each index tensor: one gather from a tensor, or decoded by a stream of files
+    (imagedecode.StreamedImages, a few batches ahead in worker processes)."""
+    if isinstance(images, torch.Tensor):
+        return (images[index] for index in indices)
+    return images.batches(indices)
+
+
+def stats_sample(images, most: int = 5000) -> torch.Tensor:
+    """The images channel statistics are computed from: all of a tensor, an even spread of a stream's files."""
+    if isinstance(images, torch.Tensor):
+        return images
+    picked = torch.linspace(0, len(images) - 1, min(most, len(images))).long().unique()
+    return torch.cat(list(images.batches(list(picked.split(256)))))
 
 
 def stream_seed(seed: int, epoch: int, step: int, rank: int = 0) -> int:

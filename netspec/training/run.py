@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +13,22 @@ import torch
 
 from ..check import Report, check, check_as_trained
 from ..spec import Spec
-from .checkpoint import CHECKPOINT_FILE, check_writable, load_checkpoint, load_model_weights, save_checkpoint
-from .data import CLASSES, IMAGE_SHAPES, Dataset, load_dataset
-from .errors import CheckpointError, Diverged, OutOfMemory, TrainError, is_out_of_memory
+from .checkpoint import CHECKPOINT_FILE, load_checkpoint, load_model_weights, save_checkpoint
+from .data import CLASSES, IMAGE_SHAPES, Dataset
+from .errors import Diverged, OutOfMemory, TrainError, is_out_of_memory
+from .holdout import BEST_FILE, BestSoFar, final_split, require_validation, with_validation
+from .imagefolder import open_dataset, scan
 from .loop import EpochState, Schedule, Step, evaluate, make_optimizer
-from .metrics import Evaluation, plot_curves, write_evaluation, write_metrics
-from .pipeline import EpochBatches, Preprocess, channel_stats, steps_per_epoch, stream_seed
+from .metrics import Evaluation, write_evaluation, write_metrics
+from .pictures import plot_confusion, plot_curves
+from .pipeline import EpochBatches, Preprocess, channel_stats, stats_sample, steps_per_epoch, stream_seed
+from .steplog import StepLog, open_writer
+from .transfer import freeze_through, hold_frozen_batchnorm, init_from
 from .progress import Progress
-from .distributed import refuse_other_world_size, start_runtime
+from .distributed import start_runtime
+from .resume import prepare_out, settings_record
 from .runtime import Runtime
-from .settings import Settings, require_dataset, resolve
+from .settings import IMAGE_FOLDER, Settings, require_dataset, resolve
 
 
 @dataclass
@@ -39,7 +45,8 @@ class TrainResult:
 
     @property
     def test_acc(self) -> float | None:
-        return self.history[-1]["test_acc"] if self.history else None
+        """The finished network's accuracy on the test split (on val/ for a folder without test/)."""
+        return self.evaluation.accuracy if self.evaluation is not None else None
 
 
 def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> TrainResult:
@@ -54,9 +61,9 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
     and TrainError (with a hint) for anything else the caller can fix.
 
     >>> result = netspec.train("specs/resnet_mini.yaml", dataset="mnist",
-    ...                        data_dir="../shared/datasets/mnist", epochs=1, out="runs/resnet")
+    ...                        data_dir="../shared/datasets/mnist", epochs=1, out="runs/resnet_mini")
     >>> result.test_acc, result.checkpoint
-    (0.9871, PosixPath('runs/resnet/checkpoint.pt'))
+    (0.9871, PosixPath('runs/resnet_mini/checkpoint.pt'))
     """
     variant = {"overrides": overrides.pop("overrides", None), "scale": overrides.pop("scale", None)}
     report = check(spec, **variant).raise_for_errors()
@@ -72,14 +79,20 @@ def train(spec: Spec | str | Path, dataset: str = "mnist", **overrides: Any) -> 
 
 def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
     # before --out or data are touched; rank 0 decides, so a refusal is printed once
-    size = runtime.from_main(lambda: check_input_shape(report, settings.dataset, settings.config.resize))
+    size = runtime.from_main(lambda: check_input_shape(report, settings.dataset, settings.config.resize,
+                                                        settings.data_dir))
     progress = Progress(enabled=settings.progress and runtime.is_main)
     checkpoint_path = settings.out / CHECKPOINT_FILE
-    resumed = runtime.from_main(lambda: _prepare_out(checkpoint_path, settings, report, runtime.world_size))
-    data = runtime.node_main_first(lambda: load_dataset(settings.dataset, settings.data_dir, settings.download))
+    resumed = runtime.from_main(lambda: prepare_out(checkpoint_path, settings, report, runtime.world_size))
+    data = runtime.node_main_first(lambda: open_dataset(settings, (report.graph.input_shape[0], *size),
+                                                         runtime.device))
+    data = with_validation(data, settings.val_fraction, settings.seed)  # the same held-out images at any limit
     data = data.limited(settings.limit_train, settings.limit_test)
+    require_validation(data, settings.config.schedule.kind, settings.early_stopping)
     progress.note(f"{report.spec.name} on {runtime.describe(settings.config.batch_size)}: {settings.describe()}; "
                   f"data from {data.source}")
+    for note in data.notes if runtime.is_main else ():
+        progress.note(note)
     try:
         return _Run(report, settings, runtime, data.to(runtime.device), size, progress).go(resumed)
     except RuntimeError as error:  # torch.OutOfMemoryError is one too
@@ -93,9 +106,11 @@ def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
                          "train on at least 2 images (--limit-train) with --batch-size at least 2") from None
 
 
-def check_input_shape(report: Report, dataset: str, resize: int | None) -> tuple[int, int]:
+def check_input_shape(report: Report, dataset: str, resize: int | None, folder: Path | None = None) -> tuple[int, int]:
     """The spec must take the dataset's images (after `resize`) and give one score per class."""
     require_dataset(dataset)  # evaluate() reaches here without resolve()
+    if dataset == IMAGE_FOLDER:
+        return _check_folder_fit(report, folder, resize)
     channels, height, width = IMAGE_SHAPES[dataset]
     size = (resize, resize) if resize else (height, width)
     arriving = (channels, *size)
@@ -104,12 +119,28 @@ def check_input_shape(report: Report, dataset: str, resize: int | None) -> tuple
         after = f" after resize to {resize}" if resize else ""
         raise TrainError(f"{report.spec.file}: the spec expects input {list(expected)}; {dataset} images are "
                          f"{list(arriving)}{after}", _input_hint(dataset, channels, expected))
-    classes = len(CLASSES[dataset])
+    _check_classes(report, len(CLASSES[dataset]), dataset)
+    return size
+
+
+def _check_folder_fit(report: Report, folder: Path, resize: int | None) -> tuple[int, int]:
+    """Image files are converted to the spec's channels and scaled to its input (or to `resize`, which must fit)."""
+    expected = tuple(report.graph.input_shape)
+    if resize and (resize, resize) != expected[1:]:
+        raise TrainError(f"{report.spec.file}: the spec expects input {list(expected)}; images resized to {resize} "
+                         f"are [{expected[0]}, {resize}, {resize}]",
+                         f"drop train.resize (image files are scaled to the spec's input) or set it to {expected[1]}")
+    classes = scan(folder).classes
+    shown = ", ".join(classes[:8]) + (", ..." if len(classes) > 8 else "")
+    _check_classes(report, len(classes), f"{folder}: {shown}")
+    return expected[1], expected[2]
+
+
+def _check_classes(report: Report, classes: int, where: str) -> None:
     if tuple(report.graph.output_shape or ()) != (classes,):
-        raise TrainError(f"{report.spec.file}: expected the network to output [{classes}] ({dataset} has "
+        raise TrainError(f"{report.spec.file}: expected the network to output [{classes}] ({where}: "
                          f"{classes} classes); it outputs {list(report.graph.output_shape or ())}",
                          "end the spec with a linear layer of that many outputs")
-    return size
 
 
 def _input_hint(dataset: str, channels: int, expected: tuple[int, ...]) -> str:
@@ -120,42 +151,6 @@ def _input_hint(dataset: str, channels: int, expected: tuple[int, ...]) -> str:
     if expected[1] == expected[2]:
         return f"set `resize: {expected[1]}` in the spec's train: section, or change its `input`"
     return "change the spec's `input` to the dataset's image size (resize makes square images only)"
-
-
-def _prepare_out(path: Path, settings: Settings, report: Report, world_size: int) -> dict | None:
-    """On the main rank: --out must be writable, and a checkpoint to resume must fit this run."""
-    check_writable(settings.out)
-    resumed = _resume_state(path, settings, report)
-    if resumed is not None:
-        refuse_other_world_size(resumed, path, world_size)
-    return resumed
-
-
-def _resume_state(path: Path, settings: Settings, report: Report) -> dict | None:
-    if not settings.resume:
-        if path.exists():
-            raise TrainError(f"{settings.out} already holds a run ({path.name})",
-                             "pass --resume to continue it, or choose another --out")
-        return None
-    if not path.exists():
-        raise CheckpointError(f"nothing to resume: no {CHECKPOINT_FILE} in {settings.out}",
-                              "start the run without --resume")
-    state = load_checkpoint(path)
-    if state.get("spec_text") != report.spec.source:
-        raise CheckpointError(f"{path} was trained from a different spec text than {report.spec.file}",
-                              "resume with the spec the run started from (its text is in the checkpoint)")
-    saved, now = state.get("settings", {}), settings_record(settings)
-    changed = sorted(key for key in now if saved.get(key) != now[key])
-    if changed:
-        raise CheckpointError(f"{path}: --resume must keep the run's settings; changed: {', '.join(changed)}",
-                              "drop the flags that differ, or start a new run in another --out")
-    return state
-
-
-def settings_record(settings: Settings) -> dict:
-    """The settings a resumed run must share with the run it continues."""
-    return {"dataset": settings.dataset, "seed": settings.seed, "limit_train": settings.limit_train,
-            "limit_test": settings.limit_test, "config": settings.config.model_dump()}
 
 
 class _StopOnSignal:
@@ -195,25 +190,53 @@ class _Run:
         self.checkpoint_path = settings.out / CHECKPOINT_FILE
         torch.manual_seed(settings.seed)
         self.model = build_model(report, runtime)  # the same initial weights on every rank
+        self._transfer(settings)
         torch.manual_seed(stream_seed(settings.seed, -1, -1, runtime.rank))  # but each rank its own dropout masks
         self.optimizer = make_optimizer(self.model, self.config, runtime)
         shard = len(runtime.shard(torch.arange(len(data.train_images))))
         self.drop_single = any(node.kind == "batchnorm" for node in report.graph.nodes)
-        self.schedule = Schedule(self.optimizer, self.config,
-                                 steps_per_epoch(shard, self.config.batch_size, self.drop_single))
-        stats = (channel_stats(data.train_images) if self.config.normalize
+        self.steps_per_epoch = steps_per_epoch(shard, self.config.batch_size, self.drop_single)
+        self.schedule = Schedule(self.optimizer, self.config, self.steps_per_epoch)
+        stats = (channel_stats(stats_sample(data.train_images)) if self.config.normalize
                  else ([0.0] * data.image_shape[0], [1.0] * data.image_shape[0]))
         self.mean, self.std = map(tuple, stats)
         self.size = size
         self.history: list[dict] = []
+        self.best = BestSoFar(settings.early_stopping)
         replica = runtime.data_parallel(self.model)
         self.step = Step(torch.compile(replica) if settings.compile else replica, self.optimizer,
                          self.schedule, self.config.label_smoothing, runtime)
+
+    def _transfer(self, settings: Settings) -> None:
+        """--init (a new run only: a resumed one has its own weights), --freeze and the spec's trainable: false."""
+        if settings.init is not None and not settings.resume:
+            self.progress.note(init_from(self.model, settings.init).render())
+        if settings.freeze is not None:
+            frozen = freeze_through(self.model, settings.freeze)
+            self.progress.note(f"--freeze {settings.freeze}: {len(frozen)} parameter tensors frozen, "
+                               f"{frozen[0]} to {frozen[-1]}")
+        hold_frozen_batchnorm(self.model)
 
     def go(self, resumed: dict | None) -> TrainResult:
         epoch, state, seconds = 0, EpochState.fresh(self.runtime.device), 0.0
         if resumed is not None:
             epoch, state, seconds = self._restore(resumed)
+        self.steps = StepLog(self._writer(epoch * self.steps_per_epoch + state.next_step), self.steps_per_epoch,
+                             resumed.get("step_losses") if resumed else None)
+        try:
+            return self._epochs(epoch, state, seconds)
+        finally:
+            self.steps.close()
+
+    def _writer(self, first_step: int):
+        wanted = self.settings.tensorboard and self.runtime.is_main
+        writer = open_writer(self.settings.out, wanted, first_step)
+        if wanted and writer is None:
+            self.progress.note("no TensorBoard event files: the tensorboard package is not installed "
+                               "(pip install tensorboard, or pass --no-tensorboard to silence this)")
+        return writer
+
+    def _epochs(self, epoch: int, state: EpochState, seconds: float) -> TrainResult:
         train_prep = Preprocess(self.mean, self.std, self.size, self.config.augment)
         with _StopOnSignal(self.progress) as stop:
             while epoch < self.config.epochs:
@@ -222,9 +245,11 @@ class _Run:
                 self.progress.start_epoch(f"epoch {epoch + 1}/{self.config.epochs}", len(batches),
                                           self.config.batch_size, state.next_step)
                 started = time.perf_counter()
+                self.steps.start_epoch(state.totals)
                 self.step.run_epoch(batches, state, lambda step, loss: self._on_step(epoch, step, loss, state),
                                     lambda: stop.agreed(self.runtime))
                 totals = self.runtime.sum_across_ranks(state.totals).tolist()  # the epoch's one host sync
+                self.steps.flush()
                 seconds += time.perf_counter() - started
                 self._raise_if_diverged(epoch, state)
                 if stop.received is not None and state.next_step < len(batches):
@@ -234,12 +259,22 @@ class _Run:
                 epoch, state, seconds = epoch + 1, EpochState.fresh(self.runtime.device), 0.0
                 if stop.received is not None:
                     return self._result(stop.received)
+                if self.best.should_stop(epoch):
+                    self._stopped_early(epoch)
+                    break
         return self._result(None, final=True)
 
+    def _stopped_early(self, epoch: int) -> None:
+        self.progress.note(f"early stopping: no better validation accuracy for {self.best.patience} epochs "
+                           f"(the best, {self.best.accuracy:.2%}, was epoch {self.best.epoch}; "
+                           f"{self.settings.out / BEST_FILE} holds it)")
+
     def _on_step(self, epoch: int, step: int, loss: torch.Tensor, state: EpochState) -> None:
+        self.steps.record(epoch * self.steps_per_epoch + step, state.totals, self.schedule.lr)
         if self.progress.due():  # the only host syncs inside an epoch, a few per second at most
             self._raise_if_diverged(epoch, state)
             self.progress.show(step, loss.item())
+            self.steps.flush()
 
     def _raise_if_diverged(self, epoch: int, state: EpochState) -> None:
         bad = int(state.first_bad_step.item())
@@ -253,32 +288,47 @@ class _Run:
 
     def _finish_epoch(self, epoch: int, totals: list[float], seconds: float) -> None:
         loss_sum, correct, seen = totals
-        evaluation = self._evaluate()
-        self.schedule.after_epoch(evaluation.loss)
+        validation = self._validate()
+        self.schedule.after_epoch(validation.loss if validation else None)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
-               "test_loss": evaluation.loss, "test_acc": evaluation.accuracy, "lr": self.schedule.lr,
-               "seconds": round(seconds, 3), "images_per_second": round(seen / max(seconds, 1e-9), 1)}
+               **({"val_loss": validation.loss, "val_acc": validation.accuracy} if validation else {}),
+               "lr": self.schedule.lr, "seconds": round(seconds, 3),
+               "images_per_second": round(seen / max(seconds, 1e-9), 1)}
         self.history.append(row)
-        self._save(epoch + 1, EpochState.fresh(torch.device("cpu")), 0.0)
+        improved = self.best.update(epoch + 1, row.get("val_acc"))
+        self._save(epoch + 1, EpochState.fresh(torch.device("cpu")), 0.0, best=improved)
         if self.runtime.is_main:  # metrics.jsonl last: a new line means everything of that epoch is on disk
-            plot_curves(self.settings.out, self.history, f"{self.report.spec.name} on {self.settings.dataset}")
+            self.steps.epoch(row)
+            plot_curves(self.settings.out, self.history, self.steps.losses, self._title())
             write_metrics(self.settings.out, self.history)
+        judged = (f" | val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}" + " (best)" * improved
+                  if validation else "")
         self.progress.end_epoch(f"epoch {epoch + 1}/{self.config.epochs}: train loss {row['train_loss']:.4f} "
-                                f"acc {row['train_acc']:.2%} | test loss {row['test_loss']:.4f} "
-                                f"acc {row['test_acc']:.2%} | {seconds:.1f} s, {row['images_per_second']:,.0f} img/s")
+                                f"acc {row['train_acc']:.2%}{judged} | {seconds:.1f} s, "
+                                f"{row['images_per_second']:,.0f} img/s")
 
-    def _evaluate(self) -> Evaluation:
+    def _validate(self) -> Evaluation | None:
+        if self.data.val_labels is None or not len(self.data.val_labels):
+            return None
+        return self._evaluate("val", self.data.val_images, self.data.val_labels)
+
+    def _evaluate(self, split: str, images, labels: torch.Tensor) -> Evaluation:
         prep = Preprocess(self.mean, self.std, self.size)
-        return evaluate(self.model, self.data.test_images, self.data.test_labels, prep,
-                        max(4 * self.config.batch_size, 512), self.data.classes, self.runtime)
+        evaluation = evaluate(self.model, images, labels, prep, max(4 * self.config.batch_size, 512),
+                              self.data.classes, self.runtime)
+        return replace(evaluation, split=split)
 
-    def _save(self, epoch: int, state: EpochState, seconds: float) -> None:
+    def _title(self) -> str:
+        data = self.settings.data_dir.name if self.settings.dataset == IMAGE_FOLDER else self.settings.dataset
+        return f"{self.report.spec.name} on {data}"
+
+    def _save(self, epoch: int, state: EpochState, seconds: float, best: bool = False) -> None:
         weights_sha256 = self.runtime.agreed_weights(self.model)  # every rank calls these two collectives
         partial = self.runtime.sum_across_ranks(state.totals).cpu()  # the epoch so far, over all ranks
         rng = self.runtime.gather(self._rng_state())  # one state per rank: each draws its own dropout masks
         if not self.runtime.is_main:
             return
-        save_checkpoint(self.checkpoint_path, {
+        checkpoint = {
             "spec_name": self.report.spec.name, "spec_text": self.report.spec.source,
             "variant": self.report.spec.variant_record(),
             "settings": settings_record(self.settings), "model": self.model.state_dict(),
@@ -286,7 +336,11 @@ class _Run:
             "epoch": epoch, "step": state.next_step, "partial": partial, "partial_seconds": seconds,
             "history": self.history, "classes": list(self.data.classes), "mean": list(self.mean),
             "std": list(self.std), "input_shape": list(self.report.graph.input_shape),
-            "world_size": self.runtime.world_size, "weights_sha256": weights_sha256})
+            "world_size": self.runtime.world_size, "weights_sha256": weights_sha256,
+            "step_losses": self.steps.losses}
+        save_checkpoint(self.checkpoint_path, checkpoint)
+        if best:  # the same content: eval, predict and export read best.pt like any checkpoint
+            save_checkpoint(self.settings.out / BEST_FILE, checkpoint)
 
     def _rng_state(self) -> dict[str, torch.Tensor]:
         rng = {"torch": torch.get_rng_state()}
@@ -303,6 +357,7 @@ class _Run:
         if self.runtime.is_cuda and "cuda" in rng:
             torch.cuda.set_rng_state(rng["cuda"], self.runtime.device)
         self.history = list(saved["history"])
+        self.best = BestSoFar.from_history(self.history, self.settings.early_stopping)
         self.mean, self.std = tuple(saved["mean"]), tuple(saved["std"])
         state = EpochState.fresh(self.runtime.device)
         # the saved counters cover every rank: the main rank carries them on, the others restart from zero
@@ -314,10 +369,13 @@ class _Run:
 
     def _result(self, stopped_by: str | None, final: bool = False) -> TrainResult:
         evaluation = None
-        if final and self.data.test_images.numel():
-            evaluation = self._evaluate()
+        split, images, labels = final_split(self.data)
+        if final and len(labels):  # the test split's first and only use
+            evaluation = self._evaluate(split, images, labels)
             if self.runtime.is_main:
                 write_evaluation(self.settings.out, evaluation)
+                plot_confusion(self.settings.out, evaluation, self._title())
+                self.steps.final(split, evaluation.loss, evaluation.accuracy, len(self.history))
             self.progress.note(evaluation.render())
         if stopped_by:
             self.progress.note(f"stopped by {stopped_by}; checkpoint written to {self.checkpoint_path}; "

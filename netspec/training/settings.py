@@ -6,6 +6,7 @@ flag and a spec key accept exactly the same values.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from ..train_config import TrainConfig
 from .errors import TrainError
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10")
+IMAGE_FOLDER = "imagefolder"  # --dataset imagefolder --data-dir PATH, or --dataset PATH
+DEFAULT_VAL_FRACTION = 0.1
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -37,11 +40,19 @@ class Settings:
     sync_batchnorm: bool = False  # data-parallel runs: batchnorm statistics over every rank's batch
     download: bool = True
     progress: bool = True  # a bar on a terminal, plain lines otherwise; False: silent
+    val_fraction: float = DEFAULT_VAL_FRACTION  # of train held out for validation, when the dataset has no val split
+    early_stopping: int | None = None  # stop after this many epochs without a better validation accuracy
+    memory_budget: int | None = None  # MiB of decoded images an image folder may keep in memory (else streamed)
+    workers: int | None = None  # decoding processes for image folders (default: up to 8)
+    init: Path | None = None  # weights to start from (checkpoint, state_dict or torchvision file)
+    freeze: str | None = None  # freeze every layer up to and including this one
+    tensorboard: bool = True  # event files in --out/tensorboard when the tensorboard package is installed
 
     def describe(self) -> str:
         c = self.config
         schedule = c.schedule.kind
-        return (f"{self.dataset}: {c.epochs} epoch{'s' * (c.epochs != 1)}, batch {c.batch_size}, "
+        data = self.data_dir if self.dataset == IMAGE_FOLDER else self.dataset
+        return (f"{data}: {c.epochs} epoch{'s' * (c.epochs != 1)}, batch {c.batch_size}, "
                 f"{c.optimizer} lr {c.lr:g}, schedule {schedule}, seed {self.seed}")
 
 
@@ -49,14 +60,35 @@ RUN_OPTIONS = {f.name for f in fields(Settings)} - {"dataset", "config"}
 
 
 def require_dataset(name: str) -> None:
-    if name not in DATASETS:
-        raise TrainError(f"expected a dataset among {', '.join(DATASETS)}; got '{name}'")
+    if name not in DATASETS + (IMAGE_FOLDER,):
+        raise _unknown_dataset(name)
+
+
+def _unknown_dataset(name: str) -> TrainError:
+    return TrainError(f"expected a dataset among {', '.join(DATASETS)}, or a folder of class folders; got '{name}'",
+                      "a folder is given as --dataset PATH (a path that exists) or --dataset imagefolder "
+                      "--data-dir PATH")
+
+
+def dataset_and_folder(dataset: str, data_dir: str | Path | None) -> tuple[str, Path | None]:
+    """`--dataset PATH` is `--dataset imagefolder --data-dir PATH`; a known name keeps its --data-dir."""
+    if dataset in DATASETS or dataset == IMAGE_FOLDER:
+        if dataset == IMAGE_FOLDER and data_dir is None:
+            raise TrainError("expected --data-dir PATH with --dataset imagefolder (the folder of class folders)",
+                             "or give the folder itself: --dataset PATH")
+        return dataset, None if data_dir is None else Path(data_dir)
+    if not (Path(dataset).is_dir() or os.sep in dataset or dataset.startswith(".")):
+        raise _unknown_dataset(dataset)
+    if data_dir is not None and Path(data_dir) != Path(dataset):
+        raise TrainError(f"expected the image folder once; got --dataset {dataset} and --data-dir {data_dir}",
+                         "drop --data-dir: --dataset PATH names the folder")
+    return IMAGE_FOLDER, Path(dataset)
 
 
 def resolve(spec_train: TrainConfig, dataset: str, spec_name: str, overrides: dict[str, Any]) -> Settings:
     """Apply `overrides` (run options and `train:` keys; None means "not given") to the spec's section."""
-    require_dataset(dataset)
-    given = {key: value for key, value in overrides.items() if value is not None}
+    dataset, folder = dataset_and_folder(dataset, overrides.get("data_dir"))
+    given = {key: value for key, value in {**overrides, "data_dir": folder}.items() if value is not None}
     unknown = sorted(set(given) - RUN_OPTIONS - set(TrainConfig.model_fields))
     if unknown:
         known = sorted(RUN_OPTIONS | set(TrainConfig.model_fields))
@@ -69,10 +101,22 @@ def resolve(spec_train: TrainConfig, dataset: str, spec_name: str, overrides: di
     for limit in ("limit_train", "limit_test"):
         if run.get(limit) is not None and run[limit] < 1:
             raise TrainError(f"expected --{limit.replace('_', '-')} to be at least 1; got {run[limit]}")
+    _check_run_numbers(run)
     run["out"] = Path(run.get("out") or Path("runs") / spec_name)
-    if run.get("data_dir") is not None:
-        run["data_dir"] = Path(run["data_dir"])
+    for name in ("data_dir", "init"):
+        if run.get(name) is not None:
+            run[name] = Path(run[name])
     return Settings(dataset=dataset, config=config, **run)
+
+
+def _check_run_numbers(run: dict[str, Any]) -> None:
+    if not 0 <= run.get("val_fraction", DEFAULT_VAL_FRACTION) < 1:
+        raise TrainError(f"expected --val-fraction in [0, 1); got {run['val_fraction']}",
+                         "0.1 holds a tenth of the training images out for validation; 0 keeps them all")
+    for name in ("early_stopping", "memory_budget", "workers"):
+        least = 1 if name == "early_stopping" else 0
+        if run.get(name) is not None and run[name] < least:
+            raise TrainError(f"expected --{name.replace('_', '-')} to be at least {least}; got {run[name]}")
 
 
 def _refuse_huge_integers(given: dict[str, Any]) -> None:

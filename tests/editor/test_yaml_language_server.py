@@ -56,7 +56,8 @@ def test_completion_after_kind_offers_every_kind(server):
     assert {"conv", "concat"} <= set(server.completion(started, 3, 12))
 
 
-@pytest.mark.parametrize("spec", sorted((REPO / "specs").glob("*.yaml")) + sorted((REPO / "examples").rglob("*.yaml")),
+@pytest.mark.parametrize("spec", sorted((REPO / "specs").glob("*.yaml")) + sorted((REPO / "examples").rglob("*.yaml"))
+                         + sorted((REPO / "netspec" / "zoo").glob("*.yaml")),
                          ids=lambda path: path.stem)  # examples/: imports, scales, and a file of blocks alone
 def test_every_valid_spec_gets_no_diagnostic(server, spec):
     assert diagnostics_of(server, f"valid_{spec.name}", spec.read_text()) == []

@@ -20,7 +20,10 @@ JUNK = {
         for p, c in zip("abcdefg", "bcdefgh")) + "name: x\ninput: [1, 8, 8]\nlayers: *h\n",
 }
 OVER_BUDGET = {
-    "yaml.budget": "name: big\ninput: [1, 8, 8]\nlayers:\n" + "  - relu\n" * 30_000,
+    # 1 KB expanding past the YAML node budget (32 nodes per layer of --max-layers; 30,000 layers written out
+    # are within it now, and get budget.nodes)
+    "yaml.budget": ("name: big\ninput: [1, 8, 8]\nlayers: [relu]\ntrain: {a: &a [" + ", ".join(["0"] * 1000)
+                    + "], b: [" + ", ".join(["*a"] * 400) + "]}\n"),
     "budget.nodes": ("name: big\ninput: [1, 8, 8]\nblocks:\n  twenty:\n    layers: [" + ", ".join(["relu"] * 20)
                      + "]\nlayers:\n  - {repeat: 1000, layers: [twenty]}\n"),
     "budget.params": "name: big\ninput: [4096]\nlayers:\n  - {kind: linear, out_features: 1000000}\n",

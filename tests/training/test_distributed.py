@@ -172,8 +172,9 @@ def test_two_gloo_ranks_end_with_identical_weights_and_rank_0_writes_alone(two_r
     states = [rank_state["torch"] for rank_state in checkpoint["rng"]]
     assert len(states) == RANKS and not torch.equal(states[0], states[1])
     assert output.count("test accuracy") == 2  # rank 0's evaluation and summary lines, not rank 1's
-    assert sorted(path.name for path in out.iterdir()) == ["checkpoint.pt", "curves.png", "evaluation.json",
-                                                           "metrics.jsonl"]
+    assert sorted(path.name for path in out.iterdir()) == ["best.pt", "checkpoint.pt", "confusion.png", "curves.png",
+                                                           "evaluation.json", "metrics.jsonl", "tensorboard"]
+    assert len(list((out / "tensorboard").iterdir())) == 1  # rank 0's event file alone
 
 
 @pytest.mark.slow
@@ -183,9 +184,9 @@ def test_the_loss_curve_matches_one_process_with_the_same_global_batch(two_ranks
     single = netspec.train(SPEC, "mnist", data_dir=MNIST_SAMPLE, epochs=2, batch_size=PER_RANK_BATCH * RANKS, seed=3,
                            device="cpu", out=tmp_path / "single", progress=False)
     for parallel, alone in zip(history(out), single.history, strict=True):
-        for key in ("train_loss", "test_loss"):
+        for key in ("train_loss", "val_loss"):
             assert parallel[key] == pytest.approx(alone[key], rel=LOSS_RTOL), key
-        for key in ("train_acc", "test_acc"):
+        for key in ("train_acc", "val_acc"):
             assert parallel[key] == pytest.approx(alone[key], abs=ACCURACY_ATOL), key
         assert parallel["lr"] == pytest.approx(alone["lr"], rel=1e-12)  # same steps per epoch
     parallel_weights = torch.load(out / "checkpoint.pt", weights_only=True)["model"]

@@ -32,7 +32,7 @@ def rates(kind: str, epochs: int = 4, steps: int = 5, **schedule) -> list[float]
         for _ in range(steps):
             optimizer.step()
             schedule_.after_step()
-        schedule_.after_epoch(test_loss=1.0)
+        schedule_.after_epoch(val_loss=1.0)
     return seen
 
 

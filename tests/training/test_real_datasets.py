@@ -32,9 +32,10 @@ def test_one_epoch_on_the_cpu_reaches_98_percent_on_mnist(spec, tmp_path):
     output, seconds = train(SPECS / f"{spec}.yaml", "--dataset", "mnist", "--data-dir", MNIST, "--epochs", "1",
                             "--out", tmp_path)
     row = json.loads((tmp_path / "metrics.jsonl").read_text())
-    print(f"{spec}: test accuracy {row['test_acc']:.4f}, {row['images_per_second']:.0f} training images/s, "
+    accuracy = json.loads((tmp_path / "evaluation.json").read_text())["test_acc"]
+    print(f"{spec}: test accuracy {accuracy:.4f}, {row['images_per_second']:.0f} training images/s, "
           f"{seconds:.1f} s wall")
-    assert row["test_acc"] >= 0.98, output
+    assert accuracy >= 0.98, output
     assert (tmp_path / "curves.png").is_file() and (tmp_path / "checkpoint.pt").is_file()
 
 
@@ -44,6 +45,6 @@ def test_alexnet_trains_on_fashion_mnist_at_224_from_the_known_location(tmp_path
                       "16", "--limit-train", "48", "--limit-test", "32", "--out", tmp_path, "--no-download")
     assert f"data from {FASHION}" in output
     row = json.loads((tmp_path / "metrics.jsonl").read_text())
-    assert row["train_loss"] > 0 and 0 <= row["test_acc"] <= 1
+    assert row["train_loss"] > 0 and 0 <= row["val_acc"] <= 1
     evaluation = json.loads((tmp_path / "evaluation.json").read_text())
     assert evaluation["images"] == 32 and evaluation["classes"][9] == "Ankle boot"
