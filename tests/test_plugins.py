@@ -164,7 +164,8 @@ def test_broken_plugins_are_located_errors_from_the_cli(installed, tmp_path):
             in checked.stdout + checked.stderr)
     (tmp_path / "net.yaml").write_text("name: broken\ninput: [3, 4, 4]\nplugins: [local_kinds]\nlayers:\n"
                                        "  - {kind: unbuildable, name: stage}\n")
-    exported = _cli(["export", "net.yaml", "--format", "torchscript", "-o", "net.pt"], installed, tmp_path)
+    exported = _cli(["export", "net.yaml", "--format", "torchscript", "-o", "net.pt", "--random-weights"], installed,
+                    tmp_path)
     assert exported.returncode == 1 and "Traceback" not in exported.stderr
     assert ("unbuildable: plugin 'local_kinds''s builder for layer 'stage' failed (RuntimeError: cannot build "
             "this)") in exported.stderr
