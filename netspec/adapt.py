@@ -71,6 +71,22 @@ def conditional_branch(body: YNode) -> bool:
         and set(body.items) <= {CONDITION, "layers"}
 
 
+def kept_branch_values(branches, kept_labels: list[str]):
+    """A merge's `branches` (validated, plain values) as the IR has them: only the branches a false `if:` left,
+    each `{if: ..., layers: X}` as its X. A list that lost a branch becomes a mapping, so labels stay the
+    module names ("0", "2")."""
+    def body(value):
+        return value["layers"] if isinstance(value, dict) and set(value) <= {CONDITION, "layers"} \
+            and "layers" in value else value
+
+    if isinstance(branches, dict):
+        return {label: body(branches[label]) for label in kept_labels}
+    if isinstance(branches, list):
+        kept = {label: body(branches[int(label)]) for label in kept_labels}
+        return list(kept.values()) if list(kept) == [str(i) for i in range(len(branches))] else kept
+    return branches
+
+
 def kind_argument(name, params: dict, known) -> tuple[str, str | None]:
     """The kind a layer names, and the parameter it came through (`{kind: act}`, act: hardswish)."""
     if not isinstance(name, str) or name in known or name not in params:

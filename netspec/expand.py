@@ -249,7 +249,9 @@ class Expander(BlockForms):
             source = self.resolve(layer.from_, scope, form, "from", path)
         if kind.merges and source is not None:  # branches start from `source`, like any layer's input
             first_branch_node = len(self.graph.nodes)
-            inputs = self.merge_inputs(form, source, scope, path, f"{prefix}{seg}.", stack)
+            inputs, kept = self.merge_inputs(form, source, scope, path, f"{prefix}{seg}.", stack)
+            if layer is not None and kept is not None:  # later stages see the branches a false `if:` left
+                layer = layer.model_copy(update={"branches": adapt.kept_branch_values(layer.branches, kept)})
             if layer is not None and not layer.trainable:  # a frozen merge freezes its branches
                 for branch_node in self.graph.nodes[first_branch_node:]:
                     branch_node.trainable = False
@@ -286,13 +288,14 @@ class Expander(BlockForms):
         node.receptive_field = rf_in + (window.dilation * (window.kernel - 1) * jump_in if window else 0)
         self.jumps[node.index] = jump_in * (window.stride if window else 1)
 
-    def merge_inputs(self, form: Form, x: int, scope: Scope, path: str, prefix: str, stack: tuple) -> list:
+    def merge_inputs(self, form: Form, x: int, scope: Scope, path: str, prefix: str, stack: tuple):
+        """The merge's input nodes, and the labels of the branches it keeps (None: it joins `inputs:`)."""
         branches, refs = form.fields.get("branches"), form.fields.get("inputs")
         if (branches is None) == (refs is None):
             self.sink.error("merge.form", f"{form.kind}: expected exactly one of `branches` or `inputs`",
                             form.fields.mark, path, "`branches:` runs layer lists on the current input; "
                                                     "`inputs:` joins earlier layers by name")
-            return [None]
+            return [None], None
         if refs is not None:
             if "from" in form.fields.items:
                 self.sink.error("merge.form", f"{form.kind}: expected `from` or `inputs`, not both",
@@ -301,7 +304,7 @@ class Expander(BlockForms):
             if len(names) < 2:
                 self.sink.error("merge.inputs", f"{form.kind}: expected at least 2 inputs; got {len(names)}",
                                 refs.mark, path)
-            return [self.resolve(to_plain(n), scope, form, "inputs", path, n.mark) for n in names]
+            return [self.resolve(to_plain(n), scope, form, "inputs", path, n.mark) for n in names], None
         if isinstance(branches, YMap):
             labelled = list(branches.items.items())
             for label, _ in labelled:
@@ -316,17 +319,17 @@ class Expander(BlockForms):
         if len(labelled) < 2:
             self.sink.error("merge.branches", f"{form.kind}: expected at least 2 branches; got {len(labelled)}",
                             branches.mark, path, "use [] for an identity (skip) branch")
-            return [None]
+            return [None], None
         kept = self.kept_branches(labelled, branches, x, scope, path)
         if not kept:  # one kept branch is fine: MobileNetV2's residual `add` without its shortcut is the body
             if kept is not None:
                 self.sink.error("merge.branches", f"{form.kind}: expected a branch whose `if:` holds; got none",
                                 branches.mark, path, "keep at least one branch, or put the `if:` on the merge")
-            return [None]
+            return [None], None
         outputs = []
         for label, where, items in kept:
             outputs.append(self.sequence(items, x, scope.child(), where, f"{prefix}{label}.", stack))
-        return outputs
+        return outputs, [label for label, _, _ in kept]
 
     def unknown(self, x: int, path: str, mark: Mark, inputs: tuple = ()) -> int:
         """A node that stands in for an invalid entry: unknown shape, no module."""
