@@ -101,6 +101,12 @@ def require_rank(in_shape: Shape, rank: int, kind: str) -> None:
                          hint="insert `flatten` before this layer")
 
 
+def require_map_or_flat(in_shape: Shape, kind: str) -> None:
+    """Per-channel layers (norms, layer_scale) take a (C, H, W) map or a flat (features,) input."""
+    if len(in_shape) not in (1, 3):
+        raise ShapeError(f"{kind} expects (C, H, W) or (features,); got {fmt_shape(in_shape)}")
+
+
 def fmt_shape(shape: Shape | None) -> str:
     if shape is None:
         return "?"

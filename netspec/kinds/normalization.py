@@ -7,7 +7,7 @@ from typing import Literal, Optional
 from pydantic import Field, StrictBool
 
 from .base import (Cost, LayerKind, LayerSchema, Number, Notes, PositiveInt, ShapeError, divisors, fmt_shape,
-                   no_cost)
+                   no_cost, require_map_or_flat)
 
 
 class BatchNorm(LayerSchema):
@@ -52,8 +52,7 @@ class GroupNorm(LayerSchema):
 
 def _infer_batchnorm(layer: BatchNorm, in_shapes, notes: Notes):
     (in_shape,) = in_shapes
-    if len(in_shape) not in (1, 3):
-        raise ShapeError(f"batchnorm expects (C, H, W) or (features,); got {fmt_shape(in_shape)}")
+    require_map_or_flat(in_shape, "batchnorm")
     if layer.num_features is not None and layer.num_features != in_shape[0]:
         raise ShapeError(f"num_features: expected {in_shape[0]} (the input's channels); got {layer.num_features}",
                          hint="remove num_features (it is inferred)", field="num_features")
@@ -84,8 +83,7 @@ def _infer_lrn(layer: LRN, in_shapes, notes: Notes):
 
 def _infer_layernorm(layer: LayerNorm, in_shapes, notes: Notes):
     (in_shape,) = in_shapes
-    if len(in_shape) not in (1, 3):
-        raise ShapeError(f"layernorm expects (C, H, W) or (features,); got {fmt_shape(in_shape)}")
+    require_map_or_flat(in_shape, "layernorm")
     return in_shape
 
 
@@ -106,8 +104,7 @@ def _build_layernorm(layer: LayerNorm, in_shapes, out_shape):
 
 def _infer_groupnorm(layer: GroupNorm, in_shapes, notes: Notes):
     (in_shape,) = in_shapes
-    if len(in_shape) not in (1, 3):
-        raise ShapeError(f"groupnorm expects (C, H, W) or (features,); got {fmt_shape(in_shape)}")
+    require_map_or_flat(in_shape, "groupnorm")
     channels = in_shape[0]
     if layer.num_channels is not None and layer.num_channels != channels:
         raise ShapeError(f"num_channels: expected {channels} (the input's channels); got {layer.num_channels}",

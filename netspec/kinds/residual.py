@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import Cost, LayerKind, LayerSchema, Number, Notes, ShapeError, fmt_shape, no_cost
+from .base import Cost, LayerKind, LayerSchema, Number, Notes, no_cost, require_map_or_flat
 
 
 class StochasticDepth(LayerSchema):
@@ -37,8 +37,7 @@ def _build_stochastic_depth(layer: StochasticDepth, in_shapes, out_shape):
 
 def _infer_layer_scale(layer: LayerScale, in_shapes, notes: Notes):
     (in_shape,) = in_shapes
-    if len(in_shape) not in (1, 3):
-        raise ShapeError(f"layer_scale expects (C, H, W) or (features,); got {fmt_shape(in_shape)}")
+    require_map_or_flat(in_shape, "layer_scale")
     return in_shape
 
 

@@ -6,7 +6,7 @@ from ..adapt import CONDITION, SHAPE_NAMES, shape_names
 from ..ir import Node
 from ..kinds import REGISTRY, fmt_shape
 from .analysis import Analysis
-from .outline import Entry, Outline, Pos, Spot, scalar_text, spot_at, start
+from .outline import Entry, Outline, Pos, scalar_text, spot_at, start
 
 MAX_INSTANCES = 6  # a layer of a block used 20 times lists its first uses, then a count
 
