@@ -137,9 +137,10 @@ def _representatives(cluster: Cluster, folded_into: str | None = None) -> dict[i
 
 def _through_entries(root: Cluster, edges: list[tuple[str, str, str]], shown: dict[int, str]):
     """Edges entering an unfolded frame from outside go through the frame's entry point."""
+    inside = _shown_inside(root, shown, {})
     routed = []
     for tail, head, label in edges:
-        frame = _entered_frame(root, tail, head, shown)
+        frame = _entered_frame(root, tail, head, inside)
         if frame is None:
             routed.append((tail, head, label))
             continue
@@ -150,14 +151,21 @@ def _through_entries(root: Cluster, edges: list[tuple[str, str, str]], shown: di
     return routed
 
 
-def _entered_frame(cluster: Cluster, tail: str, head: str, shown: dict[int, str]) -> Cluster | None:
+def _shown_inside(cluster: Cluster, shown: dict[int, str], inside: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Frame id -> the ids drawn inside it, worked out once (not per edge)."""
+    for child in cluster.children:
+        inside[child.id] = {shown[node.index] for node in child.members()}
+        _shown_inside(child, shown, inside)
+    return inside
+
+
+def _entered_frame(cluster: Cluster, tail: str, head: str, inside: dict[str, set[str]]) -> Cluster | None:
     """The outermost unfolded frame that holds `head` but not `tail`."""
     for child in cluster.children:
         if child.folded:
             continue
-        inside = {shown[node.index] for node in child.members()}
-        if head in inside:
-            return child if tail not in inside else _entered_frame(child, tail, head, shown)
+        if head in inside[child.id]:
+            return child if tail not in inside[child.id] else _entered_frame(child, tail, head, inside)
     return None
 
 
