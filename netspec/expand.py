@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from . import adapt, mistakes
+from . import adapt, mistakes, receptive
 from .diagnostics import DiagnosticSink, Mark, NameIndex, nearest
 from .expand_blocks import BlockForms, Form, Scope
 from .ir import INPUT, Graph, Node
@@ -42,7 +42,7 @@ class Expander(BlockForms):
         self.spec, self.sink, self.limits = spec, sink, limits
         self.graph = Graph(spec.name, spec.input_shape or (), [Node(0, INPUT, "input", (), spec.input_shape or None,
                                                                       receptive_field=1)])
-        self.jumps = {0: 1}
+        self.footprints: dict[int, receptive.Footprint | None] = {0: receptive.INPUT}
         self.stopped = False
 
     def run(self) -> Graph:
@@ -276,17 +276,19 @@ class Expander(BlockForms):
             hint = f"{layout}; if it is right: {exc.hint}" if layout and exc.hint else layout or exc.hint
             self.sink.error("shape." + node.kind, exc.message, self.field_mark(form, exc.field), node.path, hint)
             node.out_shape = mistakes.recovered_shape(kind, node.layer, node.in_shapes)  # to find later mistakes
-            self.jumps[node.index] = self.jumps[node.inputs[0]]
+            self.footprints[node.index] = self.footprints[node.inputs[0]]
             return
         for message, hint, field_name in notes.warnings:
             self.sink.warning("shape.inexact", message, self.field_mark(form, field_name), node.path, hint)
         cost = kind.count(node.layer, node.in_shapes, node.out_shape)
         node.params, node.macs = cost.params, cost.macs
-        window = kind.window(node.layer)
-        rf_in = max(self.graph.nodes[i].receptive_field or 1 for i in node.inputs)
-        jump_in = self.jumps[node.inputs[0]]
-        node.receptive_field = rf_in + (window.dilation * (window.kernel - 1) * jump_in if window else 0)
-        self.jumps[node.index] = jump_in * (window.stride if window else 1)
+        footprints = [self.footprints[i] for i in node.inputs]
+        reach = kind.window(node.layer, node.in_shapes, node.out_shape)
+        rows = node.out_shape[1] if len(node.out_shape) == 3 else None
+        footprint = (receptive.merged(footprints, rows) if kind.merges
+                     else receptive.through(footprints[0], reach, rows))
+        node.receptive_field = footprint.receptive_field if footprint is not None else None
+        self.footprints[node.index] = footprint
 
     def merge_inputs(self, form: Form, x: int, scope: Scope, path: str, prefix: str, stack: tuple):
         """The merge's input nodes, and the labels of the branches it keeps (None: it joins `inputs:`)."""
@@ -334,7 +336,7 @@ class Expander(BlockForms):
     def unknown(self, x: int, path: str, mark: Mark, inputs: tuple = ()) -> int:
         """A node that stands in for an invalid entry: unknown shape, no module."""
         node = Node(len(self.graph.nodes), "invalid", path, inputs or (x,), None, mark=mark)
-        self.jumps[node.index] = 1
+        self.footprints[node.index] = receptive.INPUT  # what follows counts again from here
         return self.add(node)
 
     def add(self, node: Node) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import adapt
+from . import adapt, receptive
 from .diagnostics import Mark, NameIndex, nearest
 from .expr import UNRESOLVED
 from .ir import BLOCK, Node
@@ -101,7 +101,7 @@ class BlockForms:
         node = Node(len(self.graph.nodes), BLOCK, path, (out,), self.graph.nodes[out].out_shape,
                     mark=form.fields.mark, label=block.name, receptive_field=self.graph.nodes[out].receptive_field,
                     module_name=prefix)  # the instance's name: its layers' common prefix; no module of its own
-        self.jumps[node.index] = self.jumps.get(out, 1)
+        self.footprints[node.index] = self.footprints.get(out, receptive.INPUT)
         return self.add(node)
 
     def bind_args(self, block, form: Form, scope: Scope, shape: tuple | None, path: str) -> dict | None:

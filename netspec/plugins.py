@@ -22,7 +22,8 @@ import typing
 from pathlib import Path
 
 from .diagnostics import Diagnostic, SpecError
-from .kinds import REGISTRY, Cost, LayerKind, LayerSchema, ShapeError
+from . import receptive
+from .kinds import REGISTRY, Cost, LayerKind, LayerSchema, Reach, ShapeError
 from .names import name_problem
 
 ENTRY_POINT_GROUP = "netspec.kinds"
@@ -148,7 +149,8 @@ def _guarded(kind: LayerKind, module_name: str):
         try:
             out_shape = kind.infer_output_shape(layer, in_shapes, notes)
             cost = kind.count(layer, in_shapes, out_shape)
-            kind.window(layer)
+            reach = kind.window(layer, in_shapes, out_shape)
+            receptive.through(receptive.INPUT, reach if isinstance(reach, Reach) else None, None)  # reads() runs too
         except ShapeError:
             raise
         except Exception as exc:  # a bug in the plugin, reported at the layer that uses it
@@ -160,6 +162,9 @@ def _guarded(kind: LayerKind, module_name: str):
         if not (isinstance(cost, Cost) and all(type(v) is int and v >= 0 for v in (cost.params, cost.macs))):
             raise ShapeError(f"{kind.name}: expected plugin '{module_name}''s count to return a Cost of "
                              f"non-negative ints; got {cost!r}", hint=_fix_hint(module_name))
+        if not (reach is None or isinstance(reach, Reach)):
+            raise ShapeError(f"{kind.name}: expected plugin '{module_name}''s window to return a netspec.kinds.Reach "
+                             f"(a Window) or None; got {reach!r}", hint=_fix_hint(module_name))
         return out_shape
 
     return infer_output_shape

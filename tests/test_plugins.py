@@ -211,3 +211,36 @@ def test_plugins_must_be_a_list_of_names(tmp_path):
 
 def test_the_json_schema_takes_plugins():
     assert netspec.json_schema()["properties"]["plugins"]["items"] == {"type": "string"}
+
+
+WINDOWED_PLUGIN = '''\
+from typing import Literal
+from netspec.kinds import LayerKind, LayerSchema, Window, REGISTRY
+
+relu = REGISTRY["relu"]
+
+
+class Blur(LayerSchema):
+    kind: Literal["blur3"] = "blur3"
+
+
+class Smudge(LayerSchema):
+    kind: Literal["smudge"] = "smudge"
+
+
+KINDS = [LayerKind("blur3", Blur, relu.infer_output_shape, relu.count, relu.build, summary="3-row window",
+                   window=lambda layer, in_shapes, out_shape: Window(3, 1, padding=1)),
+         LayerKind("smudge", Smudge, relu.infer_output_shape, relu.count, relu.build, summary="bad window",
+                   window=lambda layer, in_shapes, out_shape: (3, 1))]
+'''
+
+
+def test_a_plugin_kind_declares_its_window_and_a_bad_one_is_a_located_error(tmp_path):
+    (tmp_path / "windowed_kinds.py").write_text(WINDOWED_PLUGIN)
+    report = check_text("name: p\ninput: [1, 8, 8]\nplugins: [windowed_kinds]\nlayers: [blur3, blur3, smudge]\n",
+                        tmp_path)
+    assert [node.receptive_field for node in report.graph.nodes[1:3]] == [3, 5]
+    (error,) = report.errors
+    assert error.message == "smudge: expected plugin 'windowed_kinds''s window to return a netspec.kinds.Reach " \
+                            "(a Window) or None; got (3, 1)"
+    assert error.line == 4

@@ -56,13 +56,38 @@ class Cost:
     macs: int = 0
 
 
+class Reach:
+    """Which input rows each output row reads, for receptive-field tracking (along H, the first axis).
+
+    `reads(row)` is the input rows output `row` depends on (a range, empty when it depends on none); the
+    pattern repeats: reads(row + period) is reads(row) moved down `shift` rows. Rows count on the unbounded
+    line, padding included (a row may be negative), so the receptive field is the window's, not the
+    border's. netspec.receptive chains these rules from the network input.
+    """
+
+    period: int = 1
+    shift: int = 1
+
+    def reads(self, row: int) -> range:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class Window:
-    """A sliding window's geometry, for receptive-field tracking."""
+class Window(Reach):
+    """A sliding window's geometry (conv, pools): output row o reads o*stride - padding + t*dilation."""
 
     kernel: int
     stride: int
     dilation: int = 1
+    padding: int = 0  # the rows in front: which rows a window starts on, and so its phase after an upsampling
+
+    @property
+    def shift(self) -> int:
+        return self.stride
+
+    def reads(self, row: int) -> range:
+        start = row * self.stride - self.padding
+        return range(start, start + self.dilation * (self.kernel - 1) + 1, self.dilation)
 
 
 @dataclass(frozen=True)
@@ -74,7 +99,8 @@ class LayerKind:
     build: Callable[[Any, tuple[Shape, ...], Shape], Any]  # returns an nn.Module
     summary: str
     shorthand: str | None = None  # the field `{kind: value}` fills, e.g. maxpool: 2 -> kernel_size
-    window: Callable[[Any], Window | None] = lambda layer: None
+    # which input rows each output row reads (a Reach), given (layer, in_shapes, out_shape); None: the same row
+    window: Callable[[Any, tuple[Shape, ...], Shape], Reach | None] = lambda layer, in_shapes, out_shape: None
     merges: bool = False  # takes several inputs (concat, add)
 
 

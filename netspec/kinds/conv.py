@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Literal, Optional, Union
 
 from pydantic import Field, StrictBool
 
-from .base import (Cost, LayerKind, LayerSchema, NonNegativePair, Notes, PositiveInt, PositivePair,
+from .base import (Cost, LayerKind, LayerSchema, NonNegativePair, Notes, PositiveInt, PositivePair, Reach,
                    ShapeError, Window, pair, require_rank, sliding_output_2d)
 
 
@@ -85,8 +87,8 @@ def count(layer: Conv, in_shapes, out_shape) -> Cost:
     return Cost(params=weights + bias, macs=out_shape[0] * out_shape[1] * out_shape[2] * per_output)
 
 
-def window(layer: Conv) -> Window:
-    return Window(pair(layer.kernel_size)[0], pair(layer.stride)[0], pair(layer.dilation)[0])
+def window(layer: Conv, in_shapes, out_shape) -> Window:
+    return Window(pair(layer.kernel_size)[0], pair(layer.stride)[0], pair(layer.dilation)[0], _padding(layer)[0])
 
 
 def build(layer: Conv, in_shapes, out_shape):
@@ -127,6 +129,43 @@ def _count_transpose(layer: ConvTranspose, in_shapes, out_shape) -> Cost:
     return Cost(params=weights + (layer.out_channels if layer.bias else 0), macs=weights * height * width)
 
 
+@dataclass(frozen=True)
+class TransposedWindow(Reach):
+    """A transposed conv's reach: input row i adds its kernel to output rows i*stride - padding + t*dilation,
+    so output row o reads the rows (o + padding - t*dilation) / stride that divide evenly, t = 0 .. kernel-1.
+
+    That is at most ceil(kernel / stride) rows (dilation 1), and none at all where gcd(stride, dilation) does
+    not divide o + padding (those rows get only the bias). output_padding only adds rows at the end, read by
+    the same rule, so it does not change what a row reads. The pattern repeats every `stride` output rows,
+    one input row further on.
+    """
+
+    kernel: int
+    stride: int
+    dilation: int
+    padding: int
+
+    @property
+    def period(self) -> int:
+        return self.stride
+
+    def reads(self, row: int) -> range:
+        first_tap = next((t for t in range(self.kernel) if (row + self.padding - t * self.dilation) % self.stride == 0),
+                         None)
+        if first_tap is None:
+            return range(0)
+        common = math.gcd(self.stride, self.dilation)  # taps that land are stride/common apart in the kernel,
+        taps = range(first_tap, self.kernel, self.stride // common)
+        step = self.dilation // common  # so dilation/common rows apart in the input
+        last = (row + self.padding - first_tap * self.dilation) // self.stride
+        return range(last - (len(taps) - 1) * step, last + 1, step)
+
+
+def _window_transpose(layer: ConvTranspose, in_shapes, out_shape) -> TransposedWindow:
+    return TransposedWindow(pair(layer.kernel_size)[0], pair(layer.stride)[0], pair(layer.dilation)[0],
+                            pair(layer.padding)[0])
+
+
 def _build_transpose(layer: ConvTranspose, in_shapes, out_shape):
     import torch.nn as nn
 
@@ -138,4 +177,4 @@ def _build_transpose(layer: ConvTranspose, in_shapes, out_shape):
 KIND = LayerKind("conv", Conv, infer_output_shape, count, build, summary="2-D convolution (nn.Conv2d)",
                  window=window)
 KINDS = [KIND, LayerKind("conv_transpose", ConvTranspose, _infer_transpose, _count_transpose, _build_transpose,
-                         summary="2-D transposed convolution (nn.ConvTranspose2d)")]
+                         summary="2-D transposed convolution (nn.ConvTranspose2d)", window=_window_transpose)]

@@ -70,9 +70,9 @@ def _infer_window_pool(layer, in_shapes, notes: Notes):
     return (in_shape[0], height, width)
 
 
-def _window(layer) -> Window:
-    kernel, stride, _, dilation = _geometry(layer)
-    return Window(kernel[0], stride[0], dilation[0])
+def _window(layer, in_shapes, out_shape) -> Window:
+    kernel, stride, padding, dilation = _geometry(layer)
+    return Window(kernel[0], stride[0], dilation[0], padding[0])
 
 
 def _no_cost(layer, in_shapes, out_shape) -> Cost:
