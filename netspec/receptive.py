@@ -17,6 +17,7 @@ are read by their first size.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -80,14 +81,16 @@ def merged(footprints: list[Footprint | None], rows: int | None) -> Footprint | 
     """
     if any(f is None for f in footprints):
         return None
-    if len({f.jump for f in footprints}) > 1:
-        return max(footprints, key=lambda f: f.receptive_field)
+    first = footprints[0]
+    if any(f.shift * first.period != first.shift * f.period for f in footprints):  # jumps differ
+        largest = max(footprints, key=lambda f: f.receptive_field)
+        return dataclasses.replace(largest, rows=largest.rows if rows is None else rows)
     period = math.lcm(*(f.period for f in footprints))
     if period > MAX_PERIOD:
         return None
-    shift = int(period * footprints[0].jump)
+    shift = period // first.period * first.shift
     spans = tuple(_union(f.spanned(row) for f in footprints) for row in range(period))
-    return Footprint(period, shift, spans, footprints[0].rows if rows is None else rows)
+    return Footprint(period, shift, spans, first.rows if rows is None else rows)
 
 
 def _union(spans) -> Rows:

@@ -236,11 +236,18 @@ KINDS = [LayerKind("blur3", Blur, relu.infer_output_shape, relu.count, relu.buil
 
 
 def test_a_plugin_kind_declares_its_window_and_a_bad_one_is_a_located_error(tmp_path):
+    """In a subprocess: registering kinds here would add them to this process's registry for later tests."""
     (tmp_path / "windowed_kinds.py").write_text(WINDOWED_PLUGIN)
-    report = check_text("name: p\ninput: [1, 8, 8]\nplugins: [windowed_kinds]\nlayers: [blur3, blur3, smudge]\n",
-                        tmp_path)
-    assert [node.receptive_field for node in report.graph.nodes[1:3]] == [3, 5]
-    (error,) = report.errors
-    assert error.message == "smudge: expected plugin 'windowed_kinds''s window to return a netspec.kinds.Reach " \
-                            "(a Window) or None; got (3, 1)"
-    assert error.line == 4
+    (tmp_path / "net.yaml").write_text("name: p\ninput: [1, 8, 8]\nplugins: [windowed_kinds]\n"
+                                       "layers: [blur3, blur3, smudge]\n")
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import json, netspec
+        report = netspec.check('net.yaml')
+        print(json.dumps({"rf": [node.receptive_field for node in report.graph.nodes[1:3]],
+                          "errors": [(d.line, d.message) for d in report.errors]}))
+    """)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"rf": [3, 5], "errors": [[4, (
+        "smudge: expected plugin 'windowed_kinds''s window to return a netspec.kinds.Reach (a Window) or None; "
+        "got (3, 1)")]]}

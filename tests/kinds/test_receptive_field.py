@@ -132,10 +132,19 @@ def test_a_merge_depends_on_what_each_branch_depends_on():
                             height=48, period=2)
 
 
+def test_a_merge_of_inputs_with_different_jumps_takes_the_largest_receptive_field():
+    """Resized to 12 rows from 5 (jump 2 * 5/12), one branch drifts against the other (jump 1) along the rows:
+    no pattern holds, so the merge reports its largest input's receptive field."""
+    branches = f"[[], [{conv(3, stride=2)}, {{kind: upsample, size: 12}}]]"
+    report = check_layers([f"{{kind: concat, branches: {branches}}}"], (1, 12, 12))
+    merge = output_node(report)
+    assert merge.receptive_field == max(report.graph.nodes[i].receptive_field for i in merge.inputs) == 3
+
+
 def test_a_small_unet_matches_torch():
     """zoo:unet's shape at two levels: encoder maps joined to transposed-conv upsamplings of the coarser map."""
     double = [conv(3, padding=1), "batchnorm", "relu", conv(3, padding=1)]
-    layers = [*double[:3], f"{{kind: conv, name: enc1, out_channels: 1, kernel_size: 3, padding: 1}}",
+    layers = [*double[:3], "{kind: conv, name: enc1, out_channels: 1, kernel_size: 3, padding: 1}",
               "{maxpool: 2}", *double[:3], "{kind: conv, name: enc2, out_channels: 1, kernel_size: 3, padding: 1}",
               "{maxpool: 2}", *double,
               "{kind: conv_transpose, name: up2, out_channels: 1, kernel_size: 2, stride: 2}",
@@ -153,19 +162,22 @@ def test_the_jump_is_an_exact_fraction():
     assert receptive.through(half, Resampling(Fraction(1, 3), bilinear=False), rows=None).jump == Fraction(1, 6)
 
 
-def _sliding(kind):
-    return st.builds(lambda k, s, d, p: (conv(k, s, min(p, d * (k - 1)), d) if kind == "conv"
-                                         else f"{{kind: {kind}, kernel_size: {k}, stride: {s}, padding: {min(p, k // 2)}}}"),
-                     st.integers(1, 4), st.integers(1, 2), st.integers(1, 2 if kind == "conv" else 1), st.integers(0, 2))
+def pool(kind, kernel, stride=1, padding=0):
+    return f"{{kind: {kind}, kernel_size: {kernel}, stride: {stride}, padding: {padding}}}"
 
 
+KERNELS, STRIDES, PADDINGS = st.integers(1, 4), st.integers(1, 2), st.integers(0, 2)
+DOWNSAMPLING = st.one_of(  # or keeping the size; pools pad at most half their kernel, as PyTorch requires
+    st.builds(conv, KERNELS, STRIDES, PADDINGS, st.integers(1, 2)),
+    st.builds(lambda kind, k, s, p: pool(kind, k, s, min(p, k // 2)), st.sampled_from(["avgpool", "maxpool"]),
+              KERNELS, STRIDES, PADDINGS),
+)
 UPSAMPLING = st.one_of(
-    st.builds(lambda k, s, d, p, extra: conv_transpose(k, s, p, d, min(extra, max(s, d) - 1)),
-              st.integers(1, 4), st.integers(1, 3), st.integers(1, 2), st.integers(0, 2), st.integers(0, 1)),
+    st.builds(lambda k, s, p, d, extra: conv_transpose(k, s, p, d, min(extra, max(s, d) - 1)),  # below both
+              KERNELS, st.integers(1, 3), PADDINGS, st.integers(1, 2), st.integers(0, 1)),
     st.builds(upsample, st.sampled_from([2, 3, 1.5])),
     st.builds(upsample, st.sampled_from([2, 3, 4]), st.just("bilinear"), st.sampled_from([None, True, False])),
 )
-DOWNSAMPLING = st.one_of(_sliding("conv"), _sliding("avgpool"), _sliding("maxpool"))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
