@@ -28,7 +28,8 @@ from .diagnostics import Diagnostic, DiagnosticSink, SpecError
 from .expand import Limits, expand
 from .ir import Graph
 from .spec import Spec, derive, read_spec, sink_for
-from .variants import blame_overrides, reconcile, split_scale, variant_for
+from .blame import blame_overrides
+from .variants import reconcile, split_scale, variant_for
 from .yamlsrc import YMap
 
 BYTES_PER_ELEMENT = 4  # float32
