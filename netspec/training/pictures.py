@@ -14,6 +14,7 @@ from .metrics import Evaluation
 CURVES_FILE = "curves.png"
 CONFUSION_FILE = "confusion.png"
 ANNOTATED_CLASSES = 20  # up to this many classes, every cell of the confusion matrix shows its count
+NAMED_CLASSES = 50  # up to this many, every row and column is labelled with its class name; beyond, by index
 
 
 def _save(figure, path: Path) -> None:
@@ -46,18 +47,27 @@ def plot_curves(out: Path, history: list[dict], step_losses: list[tuple[float, f
 
 def plot_confusion(out: Path, evaluation: Evaluation, title: str) -> None:
     """confusion.png: the confusion matrix (rows: true class, columns: predicted), as counts per cell."""
+    _save(confusion_figure(evaluation, title), out / CONFUSION_FILE)
+
+
+def confusion_figure(evaluation: Evaluation, title: str):
     count = len(evaluation.classes)
     side = min(4 + 0.45 * count, 24)
     figure = new_figure(figsize=(side + 1.5, side), layout="tight")
     axis = figure.subplots()
     image = axis.imshow(evaluation.confusion, cmap="Blues")
     figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
-    ticks = range(count)
-    names = [name if len(name) <= 14 else name[:13] + "…" for name in evaluation.classes]
-    axis.set_xticks(ticks, names, rotation=90 if count > 5 else 0)
-    axis.set_yticks(ticks, names)
-    axis.set_xlabel("predicted class")
-    axis.set_ylabel("true class")
+    if count <= NAMED_CLASSES:
+        names = [name if len(name) <= 14 else name[:13] + "…" for name in evaluation.classes]
+        axis.set_xticks(range(count), names, rotation=90 if count > 5 else 0)
+        axis.set_yticks(range(count), names)
+        axis.set_xlabel("predicted class")
+        axis.set_ylabel("true class")
+    else:  # a thousand names would be an unreadable smear (and take seconds to lay out)
+        axis.xaxis.set_major_locator(integer_ticks())
+        axis.yaxis.set_major_locator(integer_ticks())
+        axis.set_xlabel("predicted class (index into evaluation.json's classes)")
+        axis.set_ylabel("true class (index)")
     if count <= ANNOTATED_CLASSES:
         peak = max(map(max, evaluation.confusion), default=0)
         for row, cells in enumerate(evaluation.confusion):
@@ -65,4 +75,4 @@ def plot_confusion(out: Path, evaluation: Evaluation, title: str) -> None:
                 axis.text(column, row, str(cell), ha="center", va="center", fontsize=8,
                           color="white" if cell > peak / 2 else "black")
     axis.set_title(f"{title}\n{evaluation.split} accuracy {evaluation.accuracy:.2%} on {evaluation.total:,} images")
-    _save(figure, out / CONFUSION_FILE)
+    return figure
