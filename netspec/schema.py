@@ -16,11 +16,13 @@ the block's parameters (`{kind: act}`), so the layer forms there are a copy that
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 from .kinds import REGISTRY
 from .kinds.glossary import LAYER_FIELDS, TRAIN_FIELDS
 from .names import IDENTIFIER
+from .plugins import load_for_schema
 from .train_config import TrainConfig
 
 EXPRESSION = {"type": "string", "description": "an expression over params, e.g. '2 * width'"}
@@ -35,7 +37,13 @@ BLOCK_BODY = "block_body_"  # names the layer forms of block bodies (see _block_
 BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema(plugins: Iterable[str] = (), *, installed_plugins: bool = False) -> dict[str, Any]:
+    """The schema of every kind netspec knows, with those of `plugins` and (if asked) of installed plugins.
+
+    `plugins` are module names as under a spec's `plugins:`, or paths to NAME.py. A plugin that cannot be
+    loaded raises SpecError, one diagnostic per plugin.
+    """
+    load_for_schema(plugins, installed_plugins)
     defs: dict[str, Any] = {}
     for name, kind in REGISTRY.items():
         properties, required = _fields(kind.schema, defs, LAYER_FIELDS)
