@@ -102,6 +102,25 @@ def test_an_installed_plugin_is_checked_without_torch_and_entry_points_are_read_
                                          "shape": [4, 8, 8], "params": 2 * 4, "torch": []}
 
 
+def test_defaults_apply_to_an_installed_plugins_kind_and_its_fields_are_checked(installed):
+    defaults = "defaults:\n  channel_affine: {init_scale: 0.25}\n"
+    (installed / "defaults.yaml").write_text(AFFINE_SPEC.replace("layers:", defaults + "layers:").replace(
+        ", init_scale: 0.5}", "}\n  - channel_affine"))
+    (installed / "misspelt.yaml").write_text(AFFINE_SPEC.replace("layers:", defaults.replace("scale", "scal")
+                                                                 + "layers:"))
+    result = run_python("""
+        import json, netspec
+        model = netspec.build('defaults.yaml')
+        report = netspec.check('misspelt.yaml')
+        print(json.dumps({"scales": [float(model.affine.weight.detach().flatten()[0]),
+                                     float(model.get_submodule('2').weight.detach().flatten()[0])],
+                          "errors": [[d.line, d.column, d.message, d.hint] for d in report.errors]}))
+    """, installed)
+    assert json.loads(result.stdout) == {
+        "scales": [0.25, 0.25],  # the named layer and the bare one both take the default
+        "errors": [[4, 20, "defaults.channel_affine: unknown field 'init_scal'", "did you mean 'init_scale'?"]]}
+
+
 @pytest.mark.slow  # a subprocess that imports torch and exports to ONNX
 def test_an_installed_plugin_builds_and_exports_to_torchscript_python_and_onnx(installed):
     result = run_python("""
