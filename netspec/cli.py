@@ -133,12 +133,25 @@ def check(specs, input_shape, batch, as_json, depth, max_params, max_memory, max
 \b
 Example (VS Code with the YAML extension, in .vscode/settings.json):
   netspec schema > netspec.schema.json
-  "yaml.schemas": {"./netspec.schema.json": "specs/*.yaml"}""")
-def schema():
+  "yaml.schemas": {"./netspec.schema.json": "specs/*.yaml"}
+\b
+With the kinds of a plugin file your specs list under `plugins:` (installed plugins are always in):
+  netspec schema --plugin specs/my_kinds.py > netspec.schema.json
+\b
+Exit status: 0 printed, 1 a plugin that cannot be loaded (nothing printed), 2 usage errors.""")
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
+              help="Also describe this plugin's kinds: a module name or a path to NAME.py (repeatable).")
+def schema(plugins):
     """Print the JSON Schema of the spec format (for editor completion and inline errors)."""
+    from .diagnostics import SpecError
     from .schema import json_schema
 
-    click.echo(json.dumps(json_schema(), indent=2))
+    try:
+        described = json_schema(plugins, installed_plugins=True)
+    except SpecError as error:
+        click.echo(error.render(), err=True)
+        sys.exit(1)
+    click.echo(json.dumps(described, indent=2))
 
 
 @cli.command(epilog="""

@@ -8,7 +8,6 @@ Plugins register into the process's registry, so every test that loads a working
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,7 +19,6 @@ import netspec
 from netspec.kinds import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "tests" / "plugin_package"
 BLOCK_TORCH = "import sys; sys.modules['torch'] = None\n"  # makes `import torch` raise ImportError
 
 AFFINE_SPEC = """\
@@ -71,14 +69,9 @@ KINDS = [LayerKind("broken_rule", Broken, divide_by_zero, no_cost, refuse, summa
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def installed(install_plugin_package) -> Path:
     """The example plugin package, pip-installed into a temporary folder (never into the venv)."""
-    work = tmp_path_factory.mktemp("plugin")
-    shutil.copytree(PACKAGE, work / "source")  # pip builds in place: keep the repository clean
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                             "--no-build-isolation", "--target", str(work / "site"), str(work / "source")],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    work = install_plugin_package()
     (work / "affine.yaml").write_text(AFFINE_SPEC)
     return work
 
@@ -230,3 +223,48 @@ def test_plugins_must_be_a_list_of_names(tmp_path):
 
 def test_the_json_schema_takes_plugins():
     assert netspec.json_schema()["properties"]["plugins"]["items"] == {"type": "string"}
+
+
+def test_netspec_schema_describes_installed_plugins_and_those_named_with_plugin(install_plugin_package, tmp_path):
+    working = install_plugin_package(without=("broken_kind",))
+    (tmp_path / "local_kinds.py").write_text(LOCAL_PLUGIN)
+    result = _cli(["schema", "--plugin", "local_kinds.py"], working, tmp_path)
+    assert result.returncode == 0, result.stderr
+    defs = json.loads(result.stdout)["$defs"]
+    affine = defs["layer_channel_affine"]
+    assert affine["properties"]["kind"] == {"const": "channel_affine",
+                                            "description": "learnable per-channel scale and shift"}
+    assert affine["properties"]["init_scale"]["anyOf"][0] == {
+        "default": 1.0, "description": "Initial value of every channel's weight.", "type": "number"}
+    assert affine["additionalProperties"] is False
+    plugin_kinds = {"channel_affine", "broken_rule", "unbuildable"}
+    assert plugin_kinds <= set(defs["KindLayer"]["properties"]["kind"]["enum"])
+    assert plugin_kinds <= set(defs["block_body_KindLayer"]["properties"]["kind"]["anyOf"][0]["enum"])
+    assert plugin_kinds <= set(defs["ShortForm"]["properties"])
+    assert {f"layer_{name}" for name in plugin_kinds} <= set(defs)
+
+
+def test_netspec_schema_names_each_plugin_that_cannot_load_without_a_traceback(installed, tmp_path):
+    (tmp_path / "undescribable.py").write_text(LOCAL_PLUGIN.split("class Broken")[0] + textwrap.dedent('''
+        from typing import Callable
+
+        class Undescribable(LayerSchema):
+            kind: Literal["undescribable"] = "undescribable"
+            rule: Callable = print
+
+        KINDS = [LayerKind("undescribable", Undescribable, lambda layer, shapes, notes: shapes[0],
+                           lambda layer, shapes, out: Cost(), lambda layer, shapes, out: None, summary="a rule")]
+        '''))
+    result = _cli(["schema", "--plugin", "no_such_kinds", "--plugin", "gone/kinds.py", "--plugin", "undescribable"],
+                  installed, tmp_path)
+    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    for expected in [
+            "<--plugin no_such_kinds>: error: plugins: no module named 'no_such_kinds' on Python's path or as "
+            f"no_such_kinds.py in the current folder ({tmp_path})",
+            "<--plugin gone/kinds.py>: error: expected a plugin file NAME.py; got gone/kinds.py, which does not exist",
+            "<installed plugin broken_kind>: error: plugin 'netspec_channel_affine.broken' (entry point "
+            "'broken_kind'): import failed (ModuleNotFoundError: No module named 'a_package_that_is_not_installed')",
+            "<plugin undescribable>: error: plugin 'undescribable': expected kind 'undescribable''s fields to have a "
+            "JSON Schema (PydanticInvalidForJsonSchema: "]:
+        assert expected in result.stderr, result.stderr
+    assert result.stderr.count(": error: ") == 4 and result.stderr.count("hint: ") == 4
