@@ -28,8 +28,9 @@ from .diagnostics import Diagnostic, DiagnosticSink, SpecError
 from .expand import Limits, expand
 from .ir import Graph
 from .spec import Spec, derive, read_spec, sink_for
-from .variants import blame_overrides, reconcile, split_scale, variant_for
-from .yamlsrc import YamlBudget, YMap
+from .blame import blame_overrides
+from .variants import reconcile, split_scale, variant_for
+from .yamlsrc import YMap
 
 BYTES_PER_ELEMENT = 4  # float32
 OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
@@ -164,7 +165,7 @@ def check(spec: Spec | str | Path, *, input_shape: tuple[int, ...] | None = None
     else:
         sink = DiagnosticSink(str(spec))
         spec = read_spec(str(spec), sink, text=text, overrides=overrides, scale=scale,
-                         budget=YamlBudget((limits or Limits()).max_nodes))
+                         budget=(limits or Limits()).reading)
         if spec is None:
             return Report(None, None, sink.items, batch_size)
     return check_spec(spec, sink, input_shape, batch_size, limits)

@@ -12,9 +12,8 @@ import click
 from .check import check as check_spec
 from .cli_sweep import SWEEP_EXAMPLES, run_sweep, sweep_options
 from .cli_variant import variant_options
-from .cli_types import MAX_INTEGER, bounded_number, whole_number
+from .cli_types import MAX_INTEGER, limit_options, limits_from, whole_number
 from .diagnostics import render_text
-from .expand import Limits
 from .variants import describe as describe_variant
 
 EXAMPLES = """
@@ -94,19 +93,13 @@ Exit status: 0 valid (warnings allowed), 1 errors in a spec, 2 usage errors.""")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (a list for several specs).")
 @click.option("--depth", type=click.IntRange(min=1), help="Fold blocks and merges nested deeper than this into "
               "one row with their totals (default: every layer).")
-@click.option("--max-params", default=Limits.max_params, show_default=True, type=whole_number(1),
-              help="Refuse networks with more parameters.")
-@click.option("--max-memory", default=Limits.max_memory_bytes / 2**30, show_default=True,
-              type=bounded_number(0), help="Refuse networks whose training-memory estimate (GiB) is larger.")
-@click.option("--max-layers", default=Limits.max_nodes, show_default=True, type=whole_number(1),
-              help="Refuse specs that expand (blocks, repeats) to more layers.")
+@limit_options
 @variant_options()
 @sweep_options
 def check(specs, input_shape, batch, as_json, depth, max_params, max_memory, max_layers, overrides, scale, sweeps,
           all_scales, as_csv, plot, max_macs):
     """Check SPECS statically: shapes, parameters, MACs and memory, without running anything."""
-    limits = Limits(max_nodes=max_layers, max_params=max_params, max_memory_bytes=int(max_memory * 2**30),
-                    max_macs=max_macs)
+    limits = limits_from(max_params, max_memory, max_layers, max_macs)
     if sweeps or all_scales:
         run_sweep(specs, sweeps, all_scales, as_json=as_json, as_csv=as_csv, plot=plot, limits=limits,
                   overrides=overrides, scale=scale, input_shape=input_shape, batch_size=batch)
@@ -140,18 +133,32 @@ def check(specs, input_shape, batch, as_json, depth, max_params, max_memory, max
 \b
 Example (VS Code with the YAML extension, in .vscode/settings.json):
   netspec schema > netspec.schema.json
-  "yaml.schemas": {"./netspec.schema.json": "specs/*.yaml"}""")
-def schema():
+  "yaml.schemas": {"./netspec.schema.json": "specs/*.yaml"}
+\b
+With the kinds of a plugin file your specs list under `plugins:` (installed plugins are always in):
+  netspec schema --plugin specs/my_kinds.py > netspec.schema.json
+\b
+Exit status: 0 printed, 1 a plugin that cannot be loaded (nothing printed), 2 usage errors.""")
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
+              help="Also describe this plugin's kinds: a module name or a path to NAME.py (repeatable).")
+def schema(plugins):
     """Print the JSON Schema of the spec format (for editor completion and inline errors)."""
+    from .diagnostics import SpecError
     from .schema import json_schema
 
-    click.echo(json.dumps(json_schema(), indent=2))
+    try:
+        described = json_schema(plugins, installed_plugins=True)
+    except SpecError as error:
+        click.echo(error.render(), err=True)
+        sys.exit(1)
+    click.echo(json.dumps(described, indent=2))
 
 
 @cli.command(epilog="""
 \b
 Examples:
   netspec lsp                     # what an editor runs; it speaks JSON-RPC on stdin/stdout
+  netspec lsp --max-layers 50000  # the budgets of `netspec check`, for specs past its defaults
 \b
   Neovim:  vim.lsp.start({name = "netspec", cmd = {"netspec", "lsp"}})
   Helix:   [language-server.netspec] command = "netspec", args = ["lsp"] (languages.toml)
@@ -159,7 +166,8 @@ Examples:
 \b
 Exit status: 0 after the client's exit request, 1 when pygls is missing.""")
 @click.option("--stdio", is_flag=True, help="Accepted for clients that pass it; stdio is the only transport.")
-def lsp(stdio):
+@limit_options
+def lsp(stdio, max_params, max_memory, max_layers):
     """Run the language server: live shapes, costs and errors in any editor with an LSP client."""
     try:
         import pygls  # noqa: F401 - an optional dependency, imported only here
@@ -167,7 +175,7 @@ def lsp(stdio):
         raise click.ClickException("netspec lsp needs pygls: pip install 'netspec[lsp]'") from None
     from .lsp import serve
 
-    serve()
+    serve(limits_from(max_params, max_memory, max_layers))
 
 
 def main() -> None:

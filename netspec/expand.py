@@ -21,7 +21,7 @@ from .names import name_problem
 from .plugins import PluginError, kind_from_entry_points
 from .spec import Spec, evaluate_value
 from .validation import validate_into
-from .yamlsrc import DEFAULT_MAX_LAYERS, YMap, YNode, YScalar, YSeq, to_plain
+from .yamlsrc import DEFAULT_MAX_LAYERS, YamlBudget, YMap, YNode, YScalar, YSeq, to_plain
 
 NAMED_FORMS = ("block", "repeat")
 
@@ -30,11 +30,16 @@ NAMED_FORMS = ("block", "repeat")
 class Limits:
     """Budgets that refuse a spec before anything is allocated."""
 
-    max_nodes: int = DEFAULT_MAX_LAYERS  # also sizes the YAML reading budget (yamlsrc.YamlBudget)
+    max_nodes: int = DEFAULT_MAX_LAYERS  # also sizes the YAML reading budget (`reading`)
     max_repeat: int = 1_000
     max_params: int = 2_000_000_000
     max_memory_bytes: int = 64 * 2**30
     max_macs: int | None = None  # multiply-accumulates per sample; None: no limit
+
+    @property
+    def reading(self) -> YamlBudget:
+        """How much YAML may be read for a spec within these limits."""
+        return YamlBudget(self.max_nodes)
 
 
 class Expander(BlockForms):

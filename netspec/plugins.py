@@ -38,9 +38,10 @@ class PluginError(Exception):
         self.message, self.hint = message, hint
 
 
-def load_plugin(name: str, search: Path | None = None) -> list[str]:
-    """Import plugin module `name` (looking in `search` too) and register its kinds; return their names."""
-    module = _import(name, search)
+def load_plugin(name: str, search: Path | None = None, place: str = "beside the spec") -> list[str]:
+    """Import plugin module `name` (looking in `search` too, `place` in messages) and register its kinds;
+    return their names."""
+    module = _import(name, search, place)
     kinds = getattr(module, "KINDS", None)
     if not isinstance(kinds, (list, tuple)) or not kinds:
         raise PluginError(f"plugin '{name}': expected a non-empty list `KINDS` of netspec.kinds.LayerKind; "
@@ -70,6 +71,50 @@ def kind_from_entry_points(kind: str) -> bool:
     return True
 
 
+def load_for_schema(modules=(), installed: bool = False) -> None:
+    """Load plugin `modules` and, if `installed`, every installed plugin, so a schema can describe their kinds.
+
+    A module is named as under `plugins:` (found on Python's path or as NAME.py in the current folder) or
+    given as a path to NAME.py. Scanning every entry point is for `netspec schema` alone, which describes
+    every kind; `netspec check` reads one only for a kind it does not know. Raises SpecError naming each
+    plugin that fails to load.
+    """
+    loads = {f"<--plugin {module}>": functools.partial(_load_file_or_module, module) for module in modules}
+    loads |= {f"<installed plugin {name}>": functools.partial(kind_from_entry_points, name)
+              for name in (_entry_points() if installed else ())
+              if name not in REGISTRY}  # one module may define several kinds; a built-in's name is never read
+    problems = []
+    for label, load in loads.items():
+        try:
+            load()
+        except PluginError as exc:
+            problems.append(Diagnostic("error", "plugin.load", exc.message, file=label, hint=exc.hint))
+    problems += filter(None, (_describable_problem(name, module_name) for name, module_name in ORIGINS.items()))
+    if problems:
+        raise SpecError(problems)
+
+
+def _describable_problem(name: str, module_name: str) -> Diagnostic | None:
+    """A plugin kind whose schema pydantic cannot write as JSON Schema (a field typed Callable, say)."""
+    try:
+        REGISTRY[name].schema.model_json_schema(by_alias=True)
+    except Exception as exc:  # pydantic refuses in many ways
+        return Diagnostic("error", "plugin.schema", f"plugin '{module_name}': expected kind '{name}''s fields to "
+                          f"have a JSON Schema ({type(exc).__name__}: {_first_line(exc)})", f"<plugin {module_name}>",
+                          hint=_fix_hint(module_name))
+    return None
+
+
+def _load_file_or_module(module: str) -> list[str]:
+    path = Path(module)
+    if path.suffix != ".py":
+        return load_plugin(module, Path.cwd(), "in the current folder")
+    if not path.is_file():
+        raise PluginError(f"expected a plugin file NAME.py; got {module}, which does not exist",
+                          "give the path of a plugin file NAME.py, or the name of an installed plugin module")
+    return load_plugin(path.stem, path.parent.resolve(), "in its folder")
+
+
 @functools.cache
 def _entry_points() -> dict:
     from importlib.metadata import entry_points
@@ -77,7 +122,7 @@ def _entry_points() -> dict:
     return {entry.name: entry for entry in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def _import(name: str, search: Path | None):
+def _import(name: str, search: Path | None, place: str):
     if not isinstance(name, str) or any(name_problem(part) for part in name.split(".")):
         raise PluginError(f"plugins: expected a module name such as my_kinds; got {name!r}",
                           "list importable module names under `plugins:`")
@@ -87,9 +132,9 @@ def _import(name: str, search: Path | None):
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name == name.split(".")[0] or exc.name == name:
-            where = f" or as {name}.py beside the spec ({search})" if search is not None else ""
+            where = f" or as {name}.py {place} ({search})" if search is not None else ""
             raise PluginError(f"plugins: no module named '{name}' on Python's path{where}",
-                              f"install the plugin package, or put {name}.py next to the spec") from None
+                              f"install the plugin package, or put {name}.py {place}") from None
         raise PluginError(f"plugin '{name}': import failed (ModuleNotFoundError: {exc})",
                           f"install '{exc.name}', which the plugin imports") from None
     except Exception as exc:  # a plugin's import may fail any way at all

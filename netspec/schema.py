@@ -9,16 +9,20 @@ instead of a union of every kind, so an editor completes `kind: ` with every kin
 `{maxpool: {kernal_size: 3}}` against maxpool's own fields, and says "Property kernal_size
 is not allowed" rather than "is not of type string" from a 30-way union. Bounds are JSON
 Schema keywords (minimum, exclusiveMaximum, ...) and every field has a description
-(netspec/kinds/glossary.py, or the field's own).
+(netspec/kinds/glossary.py, or the field's own). Inside a block's body `kind:` may also be one of
+the block's parameters (`{kind: act}`), so the layer forms there are a copy that allows it.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 from .kinds import REGISTRY
 from .kinds.glossary import LAYER_FIELDS, TRAIN_FIELDS
+from .names import IDENTIFIER
+from .plugins import load_for_schema
 from .train_config import TrainConfig
 
 EXPRESSION = {"type": "string", "description": "an expression over params, e.g. '2 * width'"}
@@ -28,10 +32,18 @@ WORDLESS_EXPRESSION = {"type": "string", "pattern": "[^A-Za-z_]",
 CONDITION = {"anyOf": [{"type": "boolean"}, {"type": "string"}],
              "description": "Keep this entry only where the condition holds, e.g. 'stride > 1 or in_channels != out'."}
 VALUE = [{"type": "number"}, {"type": "boolean"}, EXPRESSION]
+DEFS = "#/$defs/"
+BLOCK_BODY = "block_body_"  # names the layer forms of block bodies (see _block_body_forms)
 BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema(plugins: Iterable[str] = (), *, installed_plugins: bool = False) -> dict[str, Any]:
+    """The schema of every kind netspec knows, with those of `plugins` and (if asked) of installed plugins.
+
+    `plugins` are module names as under a spec's `plugins:`, or paths to NAME.py. A plugin that cannot be
+    loaded raises SpecError, one diagnostic per plugin.
+    """
+    load_for_schema(plugins, installed_plugins)
     defs: dict[str, Any] = {}
     for name, kind in REGISTRY.items():
         properties, required = _fields(kind.schema, defs, LAYER_FIELDS)
@@ -40,6 +52,7 @@ def json_schema() -> dict[str, Any]:
         defs[f"layer_{name}"] = _object(name, kind.summary, {"kind": kind_property, **properties}, ["kind", *required])
         defs[f"fields_{name}"] = _object(name, kind.summary, properties, required)
     defs.update(_layer_forms())
+    defs.update(_block_body_forms(defs))
     train = TrainConfig.model_json_schema(ref_template="#/$defs/{model}")
     defs.update(train.pop("$defs", {}))
     defs["TrainConfig"] = train
@@ -87,7 +100,7 @@ def _blocks() -> dict[str, Any]:
         "description": {"type": "string", "description": "Free text about the block."},
         "params": {"description": "The block's parameters: [names], or {name: default}.",
                    "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]},
-        "layers": {"$ref": "#/$defs/Layers"}}}
+        "layers": {"$ref": DEFS + BLOCK_BODY + "Layers"}}}
     return {"type": "object", "description": "Reusable, parameterised layer lists.", "additionalProperties": block}
 
 
@@ -179,6 +192,46 @@ def _layer_forms() -> dict[str, Any]:
             "description": "a branch kept only where its condition holds (dropped from the merge elsewhere)",
             "properties": {"if": CONDITION, "layers": {"$ref": "#/$defs/Layers"}}}]},
     }
+
+
+def _block_body_forms(defs: dict[str, Any]) -> dict[str, Any]:
+    """The layer forms again for block bodies, where `kind:` may also be a parameter of the block.
+
+    A block may take a kind as an argument (`params: {act: relu}`, then `{kind: act}` in its body), and
+    JSON Schema cannot compare a value with the block's parameter names (`$data` is no standard keyword).
+    So every definition that reaches `Layers` is copied under a name starting with `block_body_`, its
+    references to the others renamed, and there `kind:` takes any identifier: a known kind still has its
+    fields checked and completion still offers every kind, while a parameter's layer waits for `netspec
+    check`, which knows the argument. Outside blocks no parameter names a kind (a network's `params:` are
+    numbers), so the strict enum stays there and a misspelt kind is flagged.
+    """
+    reaching = {"Layers"}
+    while more := {name for name, node in defs.items() if name not in reaching and _references(node) & reaching}:
+        reaching |= more
+    copies = {BLOCK_BODY + name: _renamed(copy.deepcopy(defs[name]), reaching) for name in reaching}
+    kind = copies[BLOCK_BODY + "KindLayer"]["properties"]["kind"]
+    kind["anyOf"] = [{"enum": kind.pop("enum")}, {"type": "string", "pattern": f"^{IDENTIFIER.pattern}$"}]
+    kind["description"] += " In a block, also a parameter of the block whose value is a kind (`{kind: act}`)."
+    return copies
+
+
+def _references(node: Any) -> set[str]:
+    """The names of the definitions a schema node refers to (`#/$defs/NAME...`)."""
+    if isinstance(node, dict):
+        found = {node["$ref"].removeprefix(DEFS).split("/")[0]} if isinstance(node.get("$ref"), str) else set()
+        return found.union(*map(_references, node.values()))
+    return set().union(*map(_references, node)) if isinstance(node, list) else set()
+
+
+def _renamed(node: Any, names: set[str]) -> Any:
+    """`node` with each reference to one of `names` pointed at its block-body copy, in place."""
+    if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        name, slash, rest = node["$ref"].removeprefix(DEFS).partition("/")
+        if name in names:
+            node["$ref"] = DEFS + BLOCK_BODY + name + slash + rest
+    for child in node.values() if isinstance(node, dict) else node if isinstance(node, list) else ():
+        _renamed(child, names)
+    return node
 
 
 def _json_schema_keywords(node: Any, wordless: bool = False) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .exporters.errors import ExportError
 from .expand import Limits
+from .figures import new_figure
 from .sweeps import Sweep
 
 LABELLED_POINTS = 40  # above this many points, labels would cover the picture
@@ -18,14 +19,11 @@ MATPLOTLIB_HINT = "pip install matplotlib (or drop --plot)"
 def plot_sweep(result: Sweep, path: str | Path, limits: Limits | None = None) -> Path:
     """Scatter every valid point (log-log), over-budget points marked, budget lines dashed; return the path."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        figure = new_figure(figsize=(8, 6), dpi=120, layout="tight")
     except ImportError:
         raise ExportError("--plot needs matplotlib, which is not installed", MATPLOTLIB_HINT) from None
     path = Path(path)
-    figure, axes = plt.subplots(figsize=(8, 6), dpi=120)
+    axes = figure.subplots()
     for status, style in (("ok", dict(marker="o", color="tab:blue")),
                           ("over budget", dict(marker="x", color="tab:red", s=60))):
         rows = [row for row in result.rows if row.status == status]
@@ -43,13 +41,10 @@ def plot_sweep(result: Sweep, path: str | Path, limits: Limits | None = None) ->
              title=f"{_name(result)}: {len(result.rows)} points" + (f" ({invalid} invalid, not shown)" if invalid else ""))
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(loc="upper left")
-    figure.tight_layout()
     try:
         figure.savefig(path)
     except OSError as error:
         raise ExportError(f"--plot: cannot write '{path}' ({error.strerror or error})", "choose a path you can write to")
-    finally:
-        plt.close(figure)
     return path
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import Diagnostic, DiagnosticSink, Mark, SpecError, nearest
-from .expr import names_in
 from .located import from_plain, relocated
 from .train_config import TrainConfig
-from .yamlsrc import YMap, YNode, YScalar, YSeq, parse_yaml, to_plain
+from .yamlsrc import YMap, YNode, YScalar, parse_yaml, to_plain
 
 OVERRIDE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 TRAIN = "train."
@@ -277,61 +276,3 @@ def describe(spec) -> str | None:
     if spec.overrides:
         parts.append("overrides: " + ", ".join(f"{name}={value!r}" for name, value in spec.overrides.items()))
     return "; ".join(parts) or None
-
-
-def blame_overrides(diagnostics: list[Diagnostic], spec, root: YMap) -> list[Diagnostic]:
-    """Errors at a value of the file that uses an overridden param, moved to the override that caused them.
-
-    `out_features: num_classes` refusing 1.5 is the fault of `--set num_classes=1.5`: the
-    error points there and names the line that used it. Params computed from an
-    overridden one (`c2: 2 * width`) count as overridden too.
-    """
-    variant = spec.variant
-    if variant is None or not variant.overrides or not any(d.is_error for d in diagnostics):
-        return diagnostics
-    causes = _overridden_params(variant, root)
-    if not causes:
-        return diagnostics
-    used = _expressions_by_position(root)
-    return [_blamed(d, spec.file, used, causes) for d in diagnostics]
-
-
-def _overridden_params(variant: Variant, root: YMap) -> dict[str, Override]:
-    causes = {o.name: o for o in variant.overrides if not o.is_training}
-    params = root.get("params")
-    for key, node in (params.items.items() if isinstance(params, YMap) else ()):
-        cause = _cause(node.value, causes) if isinstance(node, YScalar) and isinstance(node.value, str) else None
-        if key not in causes and cause is not None:
-            causes[key] = cause
-    return causes
-
-
-def _cause(text: str, causes: dict[str, Override]) -> Override | None:
-    """The override behind the first overridden param that the expression `text` uses."""
-    names = names_in(text) or set()
-    return next((causes[name] for name in sorted(names) if name in causes), None)
-
-
-def _expressions_by_position(node: YNode, found: dict | None = None) -> dict[tuple[int, int], str]:
-    """(line, column) -> text of every string scalar of the spec's own file."""
-    found = {} if found is None else found
-    if isinstance(node, YScalar):
-        if isinstance(node.value, str) and node.mark.file is None:
-            found[(node.mark.line, node.mark.column)] = node.value
-    else:
-        for child in node.items if isinstance(node, YSeq) else node.items.values():
-            _expressions_by_position(child, found)
-    return found
-
-
-def _blamed(diagnostic: Diagnostic, file: str, used: dict, causes: dict[str, Override]) -> Diagnostic:
-    if not diagnostic.is_error or diagnostic.file != file or diagnostic.line is None:
-        return diagnostic
-    text = used.get((diagnostic.line, diagnostic.column))
-    cause = _cause(text, causes) if text is not None else None
-    if cause is None:
-        return diagnostic
-    mark = cause.node.mark
-    return replace(diagnostic, file=cause.label, line=mark.line, column=mark.column,
-                   message=f"{diagnostic.message} (at {file}:{diagnostic.line}:{diagnostic.column}, "
-                           f"`{text}` with {cause.label[1:-1]})")

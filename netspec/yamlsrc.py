@@ -87,8 +87,12 @@ class YamlBudget:
 
 BUDGET_HINT = ("raise --max-layers (Limits.max_nodes) if the spec really is this large; "
                "a file this large is almost always generated or an alias bomb")
-MAX_NODES = YamlBudget().nodes
-MAX_BYTES = YamlBudget().bytes
+
+
+def encoded_size(text: str, budget: YamlBudget) -> int:
+    """The UTF-8 size of `text` in bytes; its length when that alone is over the budget (no need to encode a
+    huge paste to refuse it: a character is at least one byte)."""
+    return len(text) if len(text) > budget.bytes else len(text.encode("utf-8", "replace"))
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -282,7 +286,8 @@ def _compose_with(loader_class, text: str, budget: YamlBudget) -> yaml.Node | No
         loader.dispose()
 
 
-def _compose(text: str, budget: YamlBudget | None = None) -> yaml.Node | None:
+def compose(text: str, budget: YamlBudget | None = None) -> yaml.Node | None:
+    """PyYAML's node tree of `text` (marks on every node) within the budget; raises yaml.YAMLError."""
     budget = budget or YamlBudget()
     try:
         return _compose_with(_LOADER, text, budget)
@@ -299,7 +304,7 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def parse_yaml(text: str, sink: DiagnosticSink, budget: YamlBudget | None = None) -> YNode | None:
     """Parse YAML text into a located tree; problems go to `sink`, never raise."""
     budget = budget or YamlBudget()
-    if _too_large(len(text) if len(text) > budget.bytes else len(text.encode("utf-8", "replace")), budget, sink):
+    if _too_large(encoded_size(text, budget), budget, sink):
         return None
     surrogate = LONE_SURROGATE.search(text)  # only text given through the API can hold one: a file is decoded
     if surrogate:
@@ -308,7 +313,7 @@ def parse_yaml(text: str, sink: DiagnosticSink, budget: YamlBudget | None = None
                    hint="decode the file with errors='strict' (or 'replace') before passing its text")
         return None
     try:
-        node = _compose(text, budget)
+        node = compose(text, budget)
     except _OverBudget as exc:
         sink.error("yaml.budget", exc.message, exc.mark, hint=BUDGET_HINT)
         return None

@@ -8,7 +8,6 @@ Plugins register into the process's registry, so every test that loads a working
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,7 +19,6 @@ import netspec
 from netspec.kinds import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "tests" / "plugin_package"
 BLOCK_TORCH = "import sys; sys.modules['torch'] = None\n"  # makes `import torch` raise ImportError
 
 AFFINE_SPEC = """\
@@ -71,14 +69,9 @@ KINDS = [LayerKind("broken_rule", Broken, divide_by_zero, no_cost, refuse, summa
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def installed(install_plugin_package) -> Path:
     """The example plugin package, pip-installed into a temporary folder (never into the venv)."""
-    work = tmp_path_factory.mktemp("plugin")
-    shutil.copytree(PACKAGE, work / "source")  # pip builds in place: keep the repository clean
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                             "--no-build-isolation", "--target", str(work / "site"), str(work / "source")],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
+    work = install_plugin_package()
     (work / "affine.yaml").write_text(AFFINE_SPEC)
     return work
 
@@ -107,6 +100,25 @@ def test_an_installed_plugin_is_checked_without_torch_and_entry_points_are_read_
     """.replace("plain.yaml", str(ROOT / "specs" / "resnet_mini.yaml")), installed, torch=False)
     assert json.loads(result.stdout) == {"plain": True, "scanned": 0, "ok": True, "kind": "channel_affine",
                                          "shape": [4, 8, 8], "params": 2 * 4, "torch": []}
+
+
+def test_defaults_apply_to_an_installed_plugins_kind_and_its_fields_are_checked(installed):
+    defaults = "defaults:\n  channel_affine: {init_scale: 0.25}\n"
+    (installed / "defaults.yaml").write_text(AFFINE_SPEC.replace("layers:", defaults + "layers:").replace(
+        ", init_scale: 0.5}", "}\n  - channel_affine"))
+    (installed / "misspelt.yaml").write_text(AFFINE_SPEC.replace("layers:", defaults.replace("scale", "scal")
+                                                                 + "layers:"))
+    result = run_python("""
+        import json, netspec
+        model = netspec.build('defaults.yaml')
+        report = netspec.check('misspelt.yaml')
+        print(json.dumps({"scales": [float(model.affine.weight.detach().flatten()[0]),
+                                     float(model.get_submodule('2').weight.detach().flatten()[0])],
+                          "errors": [[d.line, d.column, d.message, d.hint] for d in report.errors]}))
+    """, installed)
+    assert json.loads(result.stdout) == {
+        "scales": [0.25, 0.25],  # the named layer and the bare one both take the default
+        "errors": [[4, 20, "defaults.channel_affine: unknown field 'init_scal'", "did you mean 'init_scale'?"]]}
 
 
 @pytest.mark.slow  # a subprocess that imports torch and exports to ONNX
@@ -251,3 +263,48 @@ def test_a_plugin_kind_declares_its_window_and_a_bad_one_is_a_located_error(tmp_
     assert json.loads(result.stdout) == {"rf": [3, 5], "errors": [[4, (
         "smudge: expected plugin 'windowed_kinds''s window to return a netspec.kinds.Reach (a Window) or None; "
         "got (3, 1)")]]}
+
+
+def test_netspec_schema_describes_installed_plugins_and_those_named_with_plugin(install_plugin_package, tmp_path):
+    working = install_plugin_package(without=("broken_kind",))
+    (tmp_path / "local_kinds.py").write_text(LOCAL_PLUGIN)
+    result = _cli(["schema", "--plugin", "local_kinds.py"], working, tmp_path)
+    assert result.returncode == 0, result.stderr
+    defs = json.loads(result.stdout)["$defs"]
+    affine = defs["layer_channel_affine"]
+    assert affine["properties"]["kind"] == {"const": "channel_affine",
+                                            "description": "learnable per-channel scale and shift"}
+    assert affine["properties"]["init_scale"]["anyOf"][0] == {
+        "default": 1.0, "description": "Initial value of every channel's weight.", "type": "number"}
+    assert affine["additionalProperties"] is False
+    plugin_kinds = {"channel_affine", "broken_rule", "unbuildable"}
+    assert plugin_kinds <= set(defs["KindLayer"]["properties"]["kind"]["enum"])
+    assert plugin_kinds <= set(defs["block_body_KindLayer"]["properties"]["kind"]["anyOf"][0]["enum"])
+    assert plugin_kinds <= set(defs["ShortForm"]["properties"])
+    assert {f"layer_{name}" for name in plugin_kinds} <= set(defs)
+
+
+def test_netspec_schema_names_each_plugin_that_cannot_load_without_a_traceback(installed, tmp_path):
+    (tmp_path / "undescribable.py").write_text(LOCAL_PLUGIN.split("class Broken")[0] + textwrap.dedent('''
+        from typing import Callable
+
+        class Undescribable(LayerSchema):
+            kind: Literal["undescribable"] = "undescribable"
+            rule: Callable = print
+
+        KINDS = [LayerKind("undescribable", Undescribable, lambda layer, shapes, notes: shapes[0],
+                           lambda layer, shapes, out: Cost(), lambda layer, shapes, out: None, summary="a rule")]
+        '''))
+    result = _cli(["schema", "--plugin", "no_such_kinds", "--plugin", "gone/kinds.py", "--plugin", "undescribable"],
+                  installed, tmp_path)
+    assert result.returncode == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    for expected in [
+            "<--plugin no_such_kinds>: error: plugins: no module named 'no_such_kinds' on Python's path or as "
+            f"no_such_kinds.py in the current folder ({tmp_path})",
+            "<--plugin gone/kinds.py>: error: expected a plugin file NAME.py; got gone/kinds.py, which does not exist",
+            "<installed plugin broken_kind>: error: plugin 'netspec_channel_affine.broken' (entry point "
+            "'broken_kind'): import failed (ModuleNotFoundError: No module named 'a_package_that_is_not_installed')",
+            "<plugin undescribable>: error: plugin 'undescribable': expected kind 'undescribable''s fields to have a "
+            "JSON Schema (PydanticInvalidForJsonSchema: "]:
+        assert expected in result.stderr, result.stderr
+    assert result.stderr.count(": error: ") == 4 and result.stderr.count("hint: ") == 4

@@ -11,8 +11,10 @@ import netspec
 
 from netspec.diagnostics import DiagnosticSink
 from netspec.expr import UNRESOLVED
-from netspec.yamlsrc import (BUDGET_HINT, MAX_BYTES, MAX_DEPTH, MAX_NODES, YamlBudget, YMap, YScalar, YSeq, parse_yaml,
-                             read_source, to_plain)
+from netspec.yamlsrc import (BUDGET_HINT, MAX_DEPTH, YamlBudget, YMap, YScalar, YSeq, parse_yaml, read_source,
+                             to_plain)
+
+MAX_NODES, MAX_BYTES = YamlBudget().nodes, YamlBudget().bytes  # at the default --max-layers
 
 
 def parse(text: str):

@@ -18,6 +18,7 @@ import torch
 
 from ..builder import build_graph
 from ..exporters.errors import ExportError
+from ..figures import integer_ticks, new_figure
 from ..ir import Graph, Node
 from ..weights import load_weights
 
@@ -57,36 +58,34 @@ def _conv_node(graph: Graph, layer: str | None) -> Node:
 
 
 def _plot(tiles: torch.Tensor, title: list[str], path: Path) -> None:
-    plt = _pyplot()
     from torchvision.utils import make_grid
 
     columns = math.ceil(math.sqrt(tiles.shape[0]))
     grid = make_grid(tiles, nrow=columns, padding=1, pad_value=1.0)[: tiles.shape[1]].permute(1, 2, 0).numpy()
     rows = math.ceil(tiles.shape[0] / columns)
     inches = max(TILE_PIXELS / 100, 3.0 / columns)  # a few kernels still get a readable picture
-    figure = plt.figure(figsize=(columns * inches, rows * inches), dpi=100)
+    figure = new_figure(figsize=(columns * inches, rows * inches), dpi=100)
     axis = figure.add_axes((0, 0, 1, 1))
     axis.set_axis_off()
     axis.imshow(grid if grid.shape[2] == 3 else grid[:, :, 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     _title(axis, title)
-    _save(plt, figure, path)
+    _save(figure, path)
 
 
 def _plot_matrix(matrix: torch.Tensor, title: list[str], path: Path) -> None:
     """A 1x1 layer's weights: one row per kernel, one column per input channel, 0 in white."""
-    plt = _pyplot()
     kernels, inputs = matrix.shape
     annotate = kernels <= 24 and inputs <= 24
     cell = 0.42 if annotate else min(0.25, 8.0 / max(kernels, inputs))
-    figure = plt.figure(figsize=(max(inputs * cell, 2.5) + 1.2, max(kernels * cell, 2.0) + 0.6), dpi=100)
+    figure = new_figure(figsize=(max(inputs * cell, 2.5) + 1.2, max(kernels * cell, 2.0) + 0.6), dpi=100)
     axis = figure.add_subplot()
     bound = float(matrix.abs().max()) or 1.0
     image = axis.imshow(matrix.numpy(), cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest",
                         aspect="equal")
     axis.set_xlabel("input channel")
     axis.set_ylabel("kernel (output channel)")
-    axis.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    axis.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    axis.xaxis.set_major_locator(integer_ticks())
+    axis.yaxis.set_major_locator(integer_ticks())
     if annotate:
         for row in range(kernels):
             for column in range(inputs):
@@ -95,7 +94,7 @@ def _plot_matrix(matrix: torch.Tensor, title: list[str], path: Path) -> None:
                           color="white" if abs(value) > 0.6 * bound else "black")
     figure.colorbar(image, ax=axis, label="weight", shrink=0.8)
     _title(axis, title)
-    _save(plt, figure, path)
+    _save(figure, path)
 
 
 def _title(axis, lines: list[str]) -> None:
@@ -103,19 +102,8 @@ def _title(axis, lines: list[str]) -> None:
     axis.set_title(name + "\n" + "\n".join(rest), fontsize=9, loc="center", pad=6)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(plt, figure, path: Path) -> None:
+def _save(figure, path: Path) -> None:
     try:
         figure.savefig(path, dpi=100, bbox_inches="tight", pad_inches=0.15, facecolor="white")
     except OSError as exc:
         raise ExportError(f"output: cannot write '{path}' ({exc.strerror})", "choose a path you can write to") from None
-    finally:
-        plt.close(figure)

@@ -68,7 +68,7 @@ def analyse(text: str, path: str, limits: Limits | None = None) -> Analysis:
     for node in report.graph.layers if report.graph else ():
         if node.mark is not None:
             nodes_at.setdefault((node.mark.line - 1, node.mark.column - 1), []).append(node)
-    return Analysis(text, lines, report.diagnostics, read_outline(text), report, nodes_at)
+    return Analysis(text, lines, report.diagnostics, read_outline(text, (limits or Limits()).reading), report, nodes_at)
 
 
 def _not_unicode(text: str, path: str) -> Diagnostic | None:

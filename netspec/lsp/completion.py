@@ -18,6 +18,7 @@ from ..kinds import REGISTRY
 from ..spec import TOP_LEVEL_KEYS
 from ..spec_defaults import NOT_DEFAULTABLE
 from ..train_config import TrainConfig
+from ..yamlsrc import YamlBudget
 from .outline import Entry, Outline, Pos, pairs, read_outline, start
 
 Kind = types.CompletionItemKind
@@ -77,15 +78,16 @@ def _unclosed(prefix: str) -> list[str]:
     return closers
 
 
-def outline_for_completion(text: str, lines: list[str], pos: Pos, fallback: Outline | None) -> Outline | None:
+def outline_for_completion(text: str, lines: list[str], pos: Pos, fallback: Outline | None,
+                           budget: YamlBudget | None = None) -> Outline | None:
     """An outline for half-typed text: as it is; else with the cursor's line cut there and its brackets
     closed (`- {kind: conv, from: ` -> `- {kind: conv, from: }`); else the last one that parsed."""
-    outline = read_outline(text)
+    outline = read_outline(text, budget)
     if outline is not None:
         return outline
     prefix = lines[pos[0]][:pos[1]]
     repaired = lines[:pos[0]] + [prefix + "".join(reversed(_unclosed(prefix)))] + lines[pos[0] + 1:]
-    return read_outline("\n".join(repaired)) or fallback
+    return read_outline("\n".join(repaired), budget) or fallback
 
 
 def _section(lines: list[str], line: int) -> str | None:

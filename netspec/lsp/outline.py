@@ -18,7 +18,7 @@ import yaml
 
 from ..adapt import CONDITION, SHAPE_NAMES
 from ..kinds import REGISTRY
-from ..yamlsrc import MAX_BYTES, MAX_NODES, _compose  # the checker's parser: same marks, same budgets
+from ..yamlsrc import YamlBudget, compose, encoded_size  # the checker's parser: same marks, same budgets
 
 Pos = tuple[int, int]  # 0-based line and column, in code points (as YAML marks count)
 Pair = tuple[yaml.Node, yaml.Node]  # a mapping's key node and value node
@@ -172,25 +172,26 @@ class Outline:
         return [entry for entry in self.entries if entry.block == block]
 
 
-def read_outline(text: str) -> Outline | None:
-    """The outline of `text`, or None when it is not a YAML mapping the checker would read."""
-    if len(text) > MAX_BYTES:
+def read_outline(text: str, budget: YamlBudget | None = None) -> Outline | None:
+    """The outline of `text`, or None when it is not a YAML mapping the checker would read within `budget`."""
+    budget = budget or YamlBudget()
+    if encoded_size(text, budget) > budget.bytes:
         return None
     try:
-        root = _compose(text)
+        root = compose(text, budget)
     except Exception:  # bad YAML, or over the parser's budgets: the checker's diagnostics say which
         return None
     if not isinstance(root, yaml.MappingNode):
         return None
-    return _Walker(text, pairs(root)).outline
+    return _Walker(text, pairs(root), budget.nodes).outline
 
 
 class _Walker:
-    def __init__(self, text: str, sections: dict[str, Pair]):
+    def __init__(self, text: str, sections: dict[str, Pair], max_entries: int):
         self.block_names = set(pairs(sections["blocks"][1])) if "blocks" in sections else set()
         params = pairs(sections["params"][1]) if "params" in sections else {}
         self.outline = Outline(split_lines(text), sections, {}, params)
-        self.count = 0
+        self.count, self.max_entries = 0, max_entries
         if "layers" in sections:
             self.layer_list(sections["layers"][1], None, None)
         for name, (key, body) in (pairs(sections["blocks"][1]) if "blocks" in sections else {}).items():
@@ -204,7 +205,7 @@ class _Walker:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
         layers = LayerList([], parent, block)
         for index, item in enumerate(items):
-            if self.count >= MAX_NODES:  # aliases can repeat a list; the checker reports the budget
+            if self.count >= self.max_entries:  # aliases can repeat a list; the checker reports the budget
                 break
             self.count += 1
             layers.entries.append(self.entry(item, layers, index))

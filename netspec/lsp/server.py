@@ -168,7 +168,7 @@ def create_server(limits: Limits | None = None) -> NetspecServer:
         document, positions, pos = found
         good = document.good.outline if document.good else None
         outline = (document.analysis.outline if document.analysis and document.analysis.outline else
-                   outline_for_completion(document.analysis.text, positions.lines, pos, good))
+                   outline_for_completion(document.analysis.text, positions.lines, pos, good, ls.limits.reading))
         return completion_items(positions.lines, outline, pos)
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)

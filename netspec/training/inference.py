@@ -18,7 +18,8 @@ from .imagefolder import open_dataset
 from .loop import evaluate as evaluate_model
 from .metrics import Evaluation
 from .pipeline import Preprocess
-from .run import build_model, check_input_shape
+from .fit import check_input_shape
+from .run import build_model
 from .runtime import Runtime, single_process
 from .settings import DEFAULT_VAL_FRACTION, Settings, dataset_and_folder
 

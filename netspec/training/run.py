@@ -14,10 +14,11 @@ import torch
 from ..check import Report, check, check_as_trained
 from ..spec import Spec
 from .checkpoint import CHECKPOINT_FILE, load_checkpoint, load_model_weights, save_checkpoint
-from .data import CLASSES, IMAGE_SHAPES, Dataset
+from .data import Dataset
 from .errors import Diverged, OutOfMemory, TrainError, is_out_of_memory
 from .holdout import BEST_FILE, BestSoFar, final_split, require_validation, with_validation
-from .imagefolder import open_dataset, scan
+from .fit import check_input_shape
+from .imagefolder import open_dataset
 from .loop import EpochState, Schedule, Step, evaluate, make_optimizer
 from .metrics import Evaluation, write_evaluation, write_metrics
 from .pictures import plot_confusion, plot_curves
@@ -28,7 +29,7 @@ from .progress import Progress
 from .distributed import start_runtime
 from .resume import prepare_out, settings_record
 from .runtime import Runtime
-from .settings import IMAGE_FOLDER, Settings, require_dataset, resolve
+from .settings import IMAGE_FOLDER, Settings, resolve
 
 
 @dataclass
@@ -104,53 +105,6 @@ def _train(report: Report, settings: Settings, runtime: Runtime) -> TrainResult:
             raise
         raise TrainError(f"batchnorm cannot train on a batch of one image ({error})",
                          "train on at least 2 images (--limit-train) with --batch-size at least 2") from None
-
-
-def check_input_shape(report: Report, dataset: str, resize: int | None, folder: Path | None = None) -> tuple[int, int]:
-    """The spec must take the dataset's images (after `resize`) and give one score per class."""
-    require_dataset(dataset)  # evaluate() reaches here without resolve()
-    if dataset == IMAGE_FOLDER:
-        return _check_folder_fit(report, folder, resize)
-    channels, height, width = IMAGE_SHAPES[dataset]
-    size = (resize, resize) if resize else (height, width)
-    arriving = (channels, *size)
-    expected = tuple(report.graph.input_shape)
-    if arriving != expected:
-        after = f" after resize to {resize}" if resize else ""
-        raise TrainError(f"{report.spec.file}: the spec expects input {list(expected)}; {dataset} images are "
-                         f"{list(arriving)}{after}", _input_hint(dataset, channels, expected))
-    _check_classes(report, len(CLASSES[dataset]), dataset)
-    return size
-
-
-def _check_folder_fit(report: Report, folder: Path, resize: int | None) -> tuple[int, int]:
-    """Image files are converted to the spec's channels and scaled to its input (or to `resize`, which must fit)."""
-    expected = tuple(report.graph.input_shape)
-    if resize and (resize, resize) != expected[1:]:
-        raise TrainError(f"{report.spec.file}: the spec expects input {list(expected)}; images resized to {resize} "
-                         f"are [{expected[0]}, {resize}, {resize}]",
-                         f"drop train.resize (image files are scaled to the spec's input) or set it to {expected[1]}")
-    classes = scan(folder).classes
-    shown = ", ".join(classes[:8]) + (", ..." if len(classes) > 8 else "")
-    _check_classes(report, len(classes), f"{folder}: {shown}")
-    return expected[1], expected[2]
-
-
-def _check_classes(report: Report, classes: int, where: str) -> None:
-    if tuple(report.graph.output_shape or ()) != (classes,):
-        raise TrainError(f"{report.spec.file}: expected the network to output [{classes}] ({where}: "
-                         f"{classes} classes); it outputs {list(report.graph.output_shape or ())}",
-                         "end the spec with a linear layer of that many outputs")
-
-
-def _input_hint(dataset: str, channels: int, expected: tuple[int, ...]) -> str:
-    if channels != expected[0]:
-        fits = [name for name, shape in IMAGE_SHAPES.items() if shape[0] == expected[0]]
-        return (f"{dataset} has {channels} channel{'s' * (channels != 1)}: train this spec on "
-                f"{' or '.join(fits) or 'a dataset with that many channels'}, or change its `input`")
-    if expected[1] == expected[2]:
-        return f"set `resize: {expected[1]}` in the spec's train: section, or change its `input`"
-    return "change the spec's `input` to the dataset's image size (resize makes square images only)"
 
 
 class _StopOnSignal:

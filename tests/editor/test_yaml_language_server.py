@@ -28,15 +28,20 @@ pytestmark = pytest.mark.skipif(SERVER is None, reason="yaml-language-server not
 HEAD = "name: probe\ninput: [3, 32, 32]\nlayers:\n"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("editor")
+def start_server(folder: Path, schema_text: str) -> LspClient:
+    """yaml-language-server with `schema_text` (what `netspec schema` prints) for every spec in `folder`."""
     schema = folder / "netspec.schema.json"
-    schema.write_text(json.dumps(json_schema()))
+    schema.write_text(schema_text)
     settings = {"yaml": {"schemas": {schema.as_uri(): "*.yaml"}, "validate": True, "hover": True,
                          "completion": True}}
     client = LspClient([str(SERVER), "--stdio"], settings, folder)
     client.folder = folder
+    return client
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    client = start_server(tmp_path_factory.mktemp("editor"), json.dumps(json_schema()))
     yield client
     client.close()
 

@@ -17,10 +17,10 @@ TIMEOUT = 20  # seconds; a healthy server answers in milliseconds, a slow shared
 
 
 class NetspecLspClient(LspClient):
-    def __init__(self):
+    def __init__(self, *flags: str):
         self.published: queue.Queue = queue.Queue()  # before the reader starts
         self.stderr: list[bytes] = []
-        super().__init__([sys.executable, "-m", "netspec", "lsp"], {}, REPO, stderr=subprocess.PIPE)
+        super().__init__([sys.executable, "-m", "netspec", "lsp", *flags], {}, REPO, stderr=subprocess.PIPE)
         threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True).start()
 
     def _dispatch(self, message: dict) -> None:

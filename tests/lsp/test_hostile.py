@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from netspec.yamlsrc import MAX_BYTES
+from netspec.yamlsrc import YamlBudget
 
-from .client import REPO
+from .client import REPO, NetspecLspClient
 
 GOOGLENET = (REPO / "specs" / "googlenet_mini.yaml").read_text()
 JUNK = {
@@ -53,7 +53,7 @@ def test_a_huge_paste_is_refused_by_size(server):
     uri = "file:///tmp/netspec-lsp-tests/paste.yaml"
     server.open(uri, GOOGLENET)
     end = {"line": 0, "character": 0}
-    diagnostics = server.change(uri, 2, "# " + "x" * (3 * MAX_BYTES) + "\n", {"start": end, "end": end})
+    diagnostics = server.change(uri, 2, "# " + "x" * (3 * YamlBudget().bytes) + "\n", {"start": end, "end": end})
     assert [d["code"] for d in diagnostics] == ["yaml.too_large"]
     assert server.at("textDocument/completion", uri, 0, 5) == []
     still_serving(server)
@@ -85,3 +85,24 @@ def test_a_malformed_message_does_not_stop_the_server(server):
     server.send_bytes(b"Content-Length: 9\r\n\r\n{not json")
     server.send_bytes(b"Content-Length: 2\r\n\r\n[]")
     still_serving(server)
+
+
+def relus(count: int) -> str:
+    return f"name: chain\ninput: [1, 8, 8]\nlayers: [{', '.join(['relu'] * count)}]\n"
+
+
+def test_the_budget_flags_are_the_servers_budgets():
+    """`netspec lsp --max-layers/--max-params` as `netspec check` has them: an editor can raise (or lower) them."""
+    server = NetspecLspClient("--max-layers", "8", "--max-params", "100")
+    try:
+        over = server.open("file:///tmp/netspec-lsp-tests/nine.yaml", relus(9))
+        assert [d["code"] for d in over] == ["budget.nodes"]
+        assert over[0]["message"].startswith("the spec expands to more than 8 layers")
+        assert "--max-layers" in over[0]["data"]["hint"]
+        uri = "file:///tmp/netspec-lsp-tests/five.yaml"
+        assert server.open(uri, relus(5)) == []
+        assert "(1, 8, 8)" in server.at("textDocument/hover", uri, 2, 10)["contents"]["value"]
+        linear = "name: wide\ninput: [16]\nlayers: [{kind: linear, out_features: 16}]\n"  # 272 parameters
+        assert [d["code"] for d in server.open("file:///tmp/netspec-lsp-tests/wide.yaml", linear)] == ["budget.params"]
+    finally:
+        assert server.shut_down() == 0, server.log()
