@@ -150,8 +150,8 @@ class TransposedWindow(Reach):
         return self.stride
 
     def reads(self, row: int) -> range:
-        first_tap = next((t for t in range(self.kernel) if (row + self.padding - t * self.dilation) % self.stride == 0),
-                         None)
+        landing = (t for t in range(self.kernel) if (row + self.padding - t * self.dilation) % self.stride == 0)
+        first_tap = next(landing, None)
         if first_tap is None:
             return range(0)
         common = math.gcd(self.stride, self.dilation)  # taps that land are stride/common apart in the kernel,
