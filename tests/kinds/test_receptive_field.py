@@ -82,8 +82,8 @@ def assert_rf_matches_torch(layers: list[str], height: int, period: int = 1) -> 
 
 
 def _compare(report: netspec.Report, height: int, period: int) -> int:
-    measured, pixels = measured_receptive_field(report, (1, height, WIDTH))
-    assert pixels >= 2 * period, f"only {pixels} output rows away from the border: raise the input height"
+    measured, rows = measured_receptive_field(report, (1, height, WIDTH))
+    assert rows >= 2 * period, f"only {rows} output rows away from the border: raise the input height"
     assert output_node(report).receptive_field == measured
     return measured
 
