@@ -126,16 +126,10 @@ def _report_cycle(reading: _Reading, start: int, name: str, path: str, at: Mark)
 def _within_budgets(reading: _Reading, text: str, tree: YNode, path: str, at: Mark) -> bool:
     reading.total_bytes += len(text.encode())
     reading.total_nodes += count_nodes(tree)
-    if reading.total_bytes > reading.budget.bytes:
-        reading.sink.error("imports.budget", f"expected the spec and its imports to be at most "
-                           f"{reading.budget.bytes:,} bytes "
-                           f"together; got {reading.total_bytes:,} with {path}", at,
-                           hint="import fewer or smaller files")
-        return False
-    if reading.total_nodes > reading.budget.nodes:
-        reading.sink.error("imports.budget", f"expected the spec and its imports to have at most "
-                           f"{reading.budget.nodes:,} YAML "
-                           f"nodes together; got {reading.total_nodes:,} with {path}", at,
-                           hint="import fewer or smaller files")
-        return False
+    for verb, total, limit, unit in (("be", reading.total_bytes, reading.budget.bytes, "bytes"),
+                                     ("have", reading.total_nodes, reading.budget.nodes, "YAML nodes")):
+        if total > limit:
+            reading.sink.error("imports.budget", f"expected the spec and its imports to {verb} at most {limit:,} "
+                               f"{unit} together; got {total:,} with {path}", at, hint="import fewer or smaller files")
+            return False
     return True
